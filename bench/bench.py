@@ -4,6 +4,7 @@
 P1  online recorder cost vs the same fit with mode="off"          (target <= 1.02)
 P2  eval recorder cost vs 1.05 * (1 + r), r = inference pass / epoch (target: within the bound)
 P4  fast data path (learnability_nb.fastdata) vs the plain fastai DataLoader path, epoch throughput (target >= 2)
+Syncs: host syncs per training batch of fastai's usual loop and of LeanFit (counted, not timed)
 P3  (--p3) wall time of the default `learnability_run`               (target <= 600 s on the 2-core CI machine)
 GPU (--gpu) images/s of resnet20, vgg16, mobilenet on CIFAR-10-shaped data (fast path + eval recorder + bf16) and
     the projected time of 3 x 200 epochs; `--gpu --smoke` runs it with tiny sizes on a CPU.
@@ -17,7 +18,7 @@ an order rotated from round to round, and the tables give medians with min-max o
     python bench/bench.py --gpu                        # GPU benchmark only (needs CUDA; add --smoke to try on CPU)
 """
 from __future__ import annotations
-import argparse, datetime, os, platform, shlex, shutil, statistics, subprocess, sys, tempfile, time, warnings
+import argparse, contextlib, datetime, io, os, platform, shlex, shutil, statistics, subprocess, sys, tempfile, time, warnings
 from functools import partial
 from pathlib import Path
 warnings.filterwarnings("ignore", message=".*torch.jit.script.*deprecated")
@@ -27,18 +28,18 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 import torch
 import fastai
-from fastai.basics import Learner, CrossEntropyLossFlat, set_seed
+from fastai.basics import Learner, CrossEntropyLossFlat, accuracy, set_seed
 from fastai.callback.core import Callback, event
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner)
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import to_bf16  # noqa: F401 (patches Learner)
-from fastai.optimizer import OptimWrapper
 from fastai.vision.core import cifar_stats
 from torchvision.transforms import v2
 import learnability_nb
 from learnability_nb.data import ImageTensorDataset, digits_dls, dls_from_datasets
 from learnability_nb.fastdata import fast_dls, fast_dls_from_tensors
-from learnability_nb.callback import LearnabilityRecorder, tiny_cnn
+from learnability_nb.callback import HostSyncCounter, LeanFit, LearnabilityRecorder, tiny_cnn
+from learnability_nb.experiment import fused_adamw
 from learnability_nb.models import get_model
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -248,6 +249,46 @@ def bench_p3(log=print) -> list:
             f"- **P3 = {secs:.0f} s** for `learnability_run --out <tmp> --no_progress` (target ≤ 600 s: {status})", ""]
 
 # ---------------------------------------------------------------------------------------------------------------
+# host syncs
+
+def count_syncs(dls, model_fn, lean, one_cycle):
+    "Syncing tensor calls during a 1-epoch fit as the runner makes it (eval recorder, accuracy), and its training batches"
+    set_seed(0)
+    learn = Learner(dls, model_fn(), loss_func=CrossEntropyLossFlat(), metrics=accuracy,
+                    cbs=[LearnabilityRecorder('eval')] + ([LeanFit()] if lean else []))
+    with learn.no_logging(), contextlib.redirect_stdout(io.StringIO()), HostSyncCounter() as hs:  # with the progress bar
+        if one_cycle: learn.fit_one_cycle(1, 1e-2)
+        else: learn.fit(1, 1e-2)
+    return hs, len(dls.train) + len(dls.valid)
+
+def bench_syncs(args, log=print) -> list:
+    "Host syncs per training batch, fastai's usual loop vs LeanFit: counted, not timed (the same on any machine)"
+    model_fn = partial(get_model, 'resnet20', n_classes=10, width=args.width)
+    lines, say = [], (lambda s='': (lines.append(s), log(s)))
+    say("### Host syncs per training batch")
+    say()
+    say(f"Calls that make the host wait for a GPU (`item`, `cpu`, `bool(t)`, `f'{{t}}'`, ...), counted with "
+        f"`HostSyncCounter` in a 1-epoch fit on digits (fast path, `resnet20(width={args.width})`, eval recorder, "
+        f"`accuracy`, progress bar on), at bs 64 and bs 16; per batch = difference of the counts / difference of "
+        f"the number of batches (training + validation). `fit_one_cycle` adds calls of fastai's `ParamScheduler` "
+        f"(`callback/schedule.py`) on small CPU tensors of its own, which wait for no device; they are counted apart.")
+    say()
+    say("| loop | schedule | syncs per batch | per epoch | `ParamScheduler` per batch (CPU tensors, apart) |")
+    say("|---|---|---|---|---|")
+    for one_cycle in (False, True):
+        for lean in (False, True):
+            (h1, b1), (h2, b2) = (count_syncs(fast_dls(digits_dls(bs=bs, size=32, device='cpu')), model_fn, lean, one_cycle)
+                                  for bs in (64, 16))
+            sched = lambda h: sum(v for k, v in h.sites.items() if k.startswith('callback/schedule.py'))
+            dev = lambda h: h.total - sched(h)
+            per_batch = (dev(h2) - dev(h1)) / (b2 - b1)
+            per_epoch = dev(h1) - per_batch * b1
+            say(f"| {'LeanFit' if lean else 'fastai usual'} | {'fit_one_cycle' if one_cycle else 'fit'} | **{per_batch:.2f}** | "
+                f"{per_epoch:.0f} | {(sched(h2) - sched(h1)) / (b2 - b1):.2f} |")
+    say()
+    return lines
+
+# ---------------------------------------------------------------------------------------------------------------
 # GPU
 
 def bench_gpu(args, log=print) -> list:
@@ -262,7 +303,7 @@ def bench_gpu(args, log=print) -> list:
     dls = fast_dls_from_tensors(x, y, xv, yv, bs=bs, augment=True, stats=cifar_stats, device=device, name='cifar-like',
                                 channels_last=args.channels_last)
     bf16 = cuda and not args.no_bf16
-    opt_func = partial(OptimWrapper, opt=torch.optim.AdamW, fused=True) if cuda and args.fused else None
+    opt_func = fused_adamw if cuda and args.fused else None
     say_lines = []
     say = lambda s='': (say_lines.append(s), log(s))
     say("### GPU: three models, fast path + eval recorder")
@@ -270,7 +311,7 @@ def bench_gpu(args, log=print) -> list:
     dev_name = torch.cuda.get_device_name() if cuda else f"CPU ({platform.processor() or platform.machine()}, smoke test)"
     say(f"{dev_name}; {n} CIFAR-shaped uint8 images on the device (+{n_valid} valid), augmented (crop + flip on the device), "
         f"bs {bs}, eval pass bs {eval_bs}, width {width}, {'bf16 autocast' if bf16 else 'fp32'}, "
-        f"{'channels_last, ' if args.channels_last else ''}{'fused AdamW, ' if opt_func else ''}{n_epoch} epochs per model "
+        f"{'channels_last, ' if args.channels_last else ''}{'fused AdamW, ' if opt_func else ''}{'LeanFit, ' if args.lean else ''}{n_epoch} epochs per model "
         f"(the first is warm-up; times are the median of the others).")
     say()
     say("| model | epoch (s) | train phase img/s | eval pass (s) | epoch img/s | projected 200 epochs |")
@@ -280,7 +321,7 @@ def bench_gpu(args, log=print) -> list:
         set_seed(0)
         rec = LearnabilityRecorder('eval', eval_dl=dls[2].new(bs=eval_bs))
         timer = FitTimer(device)
-        cbs = [rec, timer] + ([ChannelsLast()] if args.channels_last else [])
+        cbs = [rec, timer] + ([ChannelsLast()] if args.channels_last else []) + ([LeanFit()] if args.lean else [])
         kw = dict(opt_func=opt_func) if opt_func else {}
         learn = Learner(dls, get_model(name, n_classes=10, width=width), loss_func=CrossEntropyLossFlat(), cbs=cbs, **kw)
         if bf16: learn.to_bf16()
@@ -336,6 +377,7 @@ def main(argv=None):
     p.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=True, help='channels_last for --gpu')
     p.add_argument('--no-bf16', action='store_true', help='fp32 instead of bf16 autocast for --gpu')
     p.add_argument('--fused', action=argparse.BooleanOptionalAction, default=True, help='fused AdamW for --gpu')
+    p.add_argument('--lean', action=argparse.BooleanOptionalAction, default=True, help='LeanFit (no host sync per batch) for --gpu')
     p.add_argument('--write', default=None, help='write the results as markdown to this file')
     p.add_argument('--note', default=None, help='a line about the conditions of the run, for --write')
     args = p.parse_args(argv)
@@ -348,6 +390,7 @@ def main(argv=None):
     if args.gpu: lines += bench_gpu(args)
     else:
         lines += bench_cpu(args)
+        lines += bench_syncs(args)
         if args.p3: lines += bench_p3()
     secs = time.perf_counter() - start
     load = f"1-minute load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)"
