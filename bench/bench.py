@@ -19,6 +19,7 @@ an order rotated from round to round, and the tables give medians with min-max o
 """
 from __future__ import annotations
 import argparse, contextlib, datetime, io, os, platform, shlex, shutil, statistics, subprocess, sys, tempfile, time, warnings
+from collections import Counter
 from functools import partial
 from pathlib import Path
 warnings.filterwarnings("ignore", message=".*torch.jit.script.*deprecated")
@@ -251,40 +252,56 @@ def bench_p3(log=print) -> list:
 # ---------------------------------------------------------------------------------------------------------------
 # host syncs
 
+class _PhaseSyncs(Callback):
+    "Split a `HostSyncCounter`'s counts by phase: training and validation (each phase's callbacks included)"
+    order = 100
+    def __init__(self, hs): self.hs, self.n = hs, {'train': Counter(), 'valid': Counter()}
+    def _snap(self): return Counter(self.hs.calls), Counter(self.hs.sites)
+    def before_train(self): self._t0 = self._snap()
+    def after_train(self): self._add('train', self._t0)
+    def before_validate(self): self._v0 = self._snap()
+    def after_validate(self): self._add('valid', self._v0)
+    def _add(self, phase, start):
+        calls, sites = self._snap()
+        sched = sum(v for k, v in (sites - start[1]).items() if k.startswith('callback/schedule.py'))
+        self.n[phase]['device'] += sum((calls - start[0]).values()) - sched
+        self.n[phase]['schedule'] += sched
+
 def count_syncs(dls, model_fn, lean, one_cycle):
-    "Syncing tensor calls during a 1-epoch fit as the runner makes it (eval recorder, accuracy), and its training batches"
+    "Syncing tensor calls per phase of a 1-epoch fit as the runner makes it (eval recorder, accuracy), and the batches"
     set_seed(0)
+    hs = HostSyncCounter()
+    phases = _PhaseSyncs(hs)
     learn = Learner(dls, model_fn(), loss_func=CrossEntropyLossFlat(), metrics=accuracy,
-                    cbs=[LearnabilityRecorder('eval')] + ([LeanFit()] if lean else []))
-    with learn.no_logging(), contextlib.redirect_stdout(io.StringIO()), HostSyncCounter() as hs:  # with the progress bar
+                    cbs=[LearnabilityRecorder('eval'), phases] + ([LeanFit()] if lean else []))
+    with learn.no_logging(), contextlib.redirect_stdout(io.StringIO()), hs:  # with the progress bar
         if one_cycle: learn.fit_one_cycle(1, 1e-2)
         else: learn.fit(1, 1e-2)
-    return hs, len(dls.train) + len(dls.valid)
+    return phases.n, {'train': len(dls.train), 'valid': len(dls.valid)}
 
 def bench_syncs(args, log=print) -> list:
-    "Host syncs per training batch, fastai's usual loop vs LeanFit: counted, not timed (the same on any machine)"
+    "Host syncs per batch, fastai's usual loop vs LeanFit: counted, not timed (the same on any machine)"
     model_fn = partial(get_model, 'resnet20', n_classes=10, width=args.width)
+    size = 8 if getattr(args, 'smoke', False) else 32
     lines, say = [], (lambda s='': (lines.append(s), log(s)))
-    say("### Host syncs per training batch")
+    say("### Host syncs per batch")
     say()
     say(f"Calls that make the host wait for a GPU (`item`, `cpu`, `bool(t)`, `f'{{t}}'`, ...), counted with "
-        f"`HostSyncCounter` in a 1-epoch fit on digits (fast path, `resnet20(width={args.width})`, eval recorder, "
-        f"`accuracy`, progress bar on), at bs 64 and bs 16; per batch = difference of the counts / difference of "
-        f"the number of batches (training + validation). `fit_one_cycle` adds calls of fastai's `ParamScheduler` "
-        f"(`callback/schedule.py`) on small CPU tensors of its own, which wait for no device; they are counted apart.")
+        f"`HostSyncCounter` in 1-epoch fits on digits ({size} px, fast path, `resnet20(width={args.width})`, eval "
+        f"recorder, `accuracy`, progress bar on) at bs 64 and at bs 16; per batch = difference of a phase's counts / "
+        f"difference of its batches, so what happens once per epoch (the recorder's one copy, the epoch's log) "
+        f"drops out. `fit_one_cycle` adds calls of fastai's `ParamScheduler` (`callback/schedule.py`) on small CPU "
+        f"tensors of its own, which wait for no device: counted apart.")
     say()
-    say("| loop | schedule | syncs per batch | per epoch | `ParamScheduler` per batch (CPU tensors, apart) |")
+    say("| loop | schedule | syncs per training batch | syncs per validation batch | `ParamScheduler` per training batch (CPU tensors) |")
     say("|---|---|---|---|---|")
     for one_cycle in (False, True):
         for lean in (False, True):
-            (h1, b1), (h2, b2) = (count_syncs(fast_dls(digits_dls(bs=bs, size=32, device='cpu')), model_fn, lean, one_cycle)
+            (n1, b1), (n2, b2) = (count_syncs(fast_dls(digits_dls(bs=bs, size=size, device='cpu')), model_fn, lean, one_cycle)
                                   for bs in (64, 16))
-            sched = lambda h: sum(v for k, v in h.sites.items() if k.startswith('callback/schedule.py'))
-            dev = lambda h: h.total - sched(h)
-            per_batch = (dev(h2) - dev(h1)) / (b2 - b1)
-            per_epoch = dev(h1) - per_batch * b1
-            say(f"| {'LeanFit' if lean else 'fastai usual'} | {'fit_one_cycle' if one_cycle else 'fit'} | **{per_batch:.2f}** | "
-                f"{per_epoch:.0f} | {(sched(h2) - sched(h1)) / (b2 - b1):.2f} |")
+            per = lambda ph, k: (n2[ph][k] - n1[ph][k]) / (b2[ph] - b1[ph])
+            say(f"| {'LeanFit' if lean else 'fastai usual'} | {'fit_one_cycle' if one_cycle else 'fit'} | "
+                f"**{per('train', 'device'):.2f}** | **{per('valid', 'device'):.2f}** | {per('train', 'schedule'):.2f} |")
     say()
     return lines
 
@@ -303,7 +320,7 @@ def bench_gpu(args, log=print) -> list:
     dls = fast_dls_from_tensors(x, y, xv, yv, bs=bs, augment=True, stats=cifar_stats, device=device, name='cifar-like',
                                 channels_last=args.channels_last)
     bf16 = cuda and not args.no_bf16
-    opt_func = fused_adamw if cuda and args.fused else None
+    opt_func = fused_adamw if args.fused else None   # (PyTorch has a fused AdamW on the CPU too: --smoke runs it)
     say_lines = []
     say = lambda s='': (say_lines.append(s), log(s))
     say("### GPU: three models, fast path + eval recorder")
