@@ -315,7 +315,7 @@ def bench_gpu(args, log=print) -> list:
     device = 'cuda' if cuda else 'cpu'
     if cuda: torch.backends.cudnn.benchmark = True
     n, n_valid, n_epoch, width = (args.gpu_n, 10_000, args.gpu_epochs, 1.0) if not args.smoke else (512, 128, 2, 0.125)
-    bs, eval_bs = args.gpu_bs, args.gpu_eval_bs
+    bs, eval_bs = args.gpu_bs, args.gpu_eval_bs or 8 * args.gpu_bs
     x, y, xv, yv = cifar_like(n, n_valid)
     dls = fast_dls_from_tensors(x, y, xv, yv, bs=bs, augment=True, stats=cifar_stats, device=device, name='cifar-like',
                                 channels_last=args.channels_last)
@@ -390,7 +390,7 @@ def main(argv=None):
     p.add_argument('--gpu-n', type=int, default=50_000, help='training images for --gpu')
     p.add_argument('--gpu-epochs', type=int, default=3, help='epochs per model for --gpu')
     p.add_argument('--gpu-bs', type=int, default=128, help="batch size for --gpu (the paper preset's)")
-    p.add_argument('--gpu-eval-bs', type=int, default=1024, help="batch size of the recorder's eval pass for --gpu")
+    p.add_argument('--gpu-eval-bs', type=int, default=None, help="batch size of the recorder's eval pass for --gpu (default: 8 × --gpu-bs, as the runner on a GPU)")
     p.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=True, help='channels_last for --gpu')
     p.add_argument('--no-bf16', action='store_true', help='fp32 instead of bf16 autocast for --gpu')
     p.add_argument('--fused', action=argparse.BooleanOptionalAction, default=True, help='fused AdamW for --gpu')
