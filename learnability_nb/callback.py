@@ -4,33 +4,34 @@
 
 # %% ../nbs/02_callback.ipynb #2d4f0f5f
 from __future__ import annotations
-import json, os, random, shutil, sys, tempfile, time, warnings, weakref
-from collections import Counter
-from contextlib import nullcontext
+import random, shutil, tempfile, time, weakref
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 import numpy as np
 import torch
-from torch.overrides import TorchFunctionMode
-from fastai.callback.core import Callback, GatherPredsCallback
-from fastai.callback.progress import ProgressCallback
-from fastai.learner import AvgSmoothLoss, Recorder
+from fastai.callback.core import Callback
 from fastai.callback.schedule import LRFinder
+from fastai.data.load import DataLoader
 from fastai.torch_core import to_device
 from fastcore.basics import patch
 import learnability_nb
-from .core import NOT_OBSERVED, check_records, hit_rate, learnability
-from .data import train_eval_dl
+from .core import NOT_OBSERVED, hit_rate, learnability
+from .data import _yields_index, dataset_items, dls_fingerprint, train_eval_dl
+from .records import RowStore, Records, save_records, load_records
+# kept importable from here, where they used to live
+from .fit import HostSyncCounter, LeanFit
+from .test_utils import tiny_cnn
 
 # %% auto #0
-__all__ = ['MODES', 'split_index', 'RowStore', 'LearnabilityRecorder', 'tiny_cnn', 'HostSyncCounter', 'LeanFit', 'Records',
-           'save_records', 'load_records']
+__all__ = ['MODES', 'split_index', 'reads_index_from_batch', 'tap_order', 'LoaderOrder', 'LearnabilityRecorder']
 
 # %% ../nbs/02_callback.ipynb #60dff933
 MODES = ('eval', 'online', 'off')
 
-_NO_INDEX = ("LearnabilityRecorder needs batches of (x, y, idx), idx being each sample's position in the training "
-             "set; got a batch of {n} element(s){what}. Wrap your datasets with `IndexedDataset` "
-             "(learnability_nb.data), or build DataLoaders with `dls_from_datasets`.")
+_NO_INDEX = ("LearnabilityRecorder cannot tell which sample each prediction belongs to: {what}. Either train on fastai "
+             "`DataLoader`s (a `DataBlock`, `ImageDataLoaders`, `DataLoaders.from_dsets`, ...: the recorder reads the order "
+             "they draw), or make the batches (x, y, idx), idx being each sample's position in the training set: wrap your "
+             "datasets with `IndexedDataset` (learnability_nb.data) or build DataLoaders with `dls_from_datasets`.")
 
 def _plain(t):
     "`t` as a plain `torch.Tensor` (fastai's tensor subclasses cost time in the hot path)"
@@ -45,62 +46,105 @@ def split_index(batch:tuple) -> tuple:
           and not idx.is_complex() and idx.dtype != torch.bool and idx.ndim == 1
           and hasattr(x0, 'shape') and len(x0) == len(idx))
     if not ok:
-        what = '' if not batch else f" whose last element is {type(idx).__name__}" + (
-            f" {tuple(idx.shape)} {idx.dtype}" if isinstance(idx, torch.Tensor) else '')
-        raise ValueError(_NO_INDEX.format(n=len(batch), what=what))
+        what = f"got a batch of {len(batch)} element(s)" + ('' if not batch else f" whose last element is {type(idx).__name__}" + (
+            f" {tuple(idx.shape)} {idx.dtype}" if isinstance(idx, torch.Tensor) else '')) + ", not (x, y, idx)"
+        raise ValueError(_NO_INDEX.format(what=what))
     return batch[:-2], batch[-2], idx
 
-# %% ../nbs/02_callback.ipynb #488c6cd2
-class RowStore:
-    "Equal-length rows appended one at a time: kept in RAM, or appended to a file and read back memory-mapped"
+def reads_index_from_batch(dl) -> bool:
+    "Does the recorder read sample identity from `dl`'s batches (`(x, y, idx)`) rather than from its order?"
+    return _yields_index(dl) or not isinstance(dl, DataLoader)
+
+# %% ../nbs/02_callback.ipynb #6dbebcbb
+_MISALIGNED = ("{dl} yielded {got} where the order it drew for this pass says {want}: an item was skipped or added "
+               "(a transform raising `SkipItemException`, a custom `create_batches`, ...), so which sample each prediction "
+               "belongs to is unknown and nothing was recorded for this pass. Make the loader yield one item per index, or "
+               "batches (x, y, idx) with `IndexedDataset`.")
+
+class _OrderTap:
+    "Stands in for a loader's `get_idxs`: returns the same order, as a list if it was an iterator, and keeps it"
+    def __init__(self, get_idxs): self.get_idxs, self.idxs = get_idxs, None
+    def __call__(self):
+        idxs = self.get_idxs()
+        if not isinstance(idxs, (list, np.ndarray, torch.Tensor)): idxs = list(idxs)
+        self.idxs = idxs
+        return idxs
+
+@contextmanager
+def tap_order(dl:DataLoader):
+    "Within this block, `tap.idxs` is the order of dataset positions `dl` drew for its latest pass"
+    if getattr(dl, 'n', None) is None: raise ValueError(_NO_INDEX.format(what=f"{type(dl).__name__} has no length (an iterable dataset)"))
+    missing = object()
+    old = dl.__dict__.get('get_idxs', missing)
+    tap = _OrderTap(dl.get_idxs)
+    dl.get_idxs = tap
+    try: yield tap
+    finally:
+        if dl.__dict__.get('get_idxs') is tap:
+            if old is missing: del dl.__dict__['get_idxs']
+            else: dl.get_idxs = old
+
+class LoaderOrder:
+    "Dataset positions of the items a fastai `DataLoader` yields in one pass, handed out batch by batch"
     def __init__(self,
-        n:int, # length of each row
-        dtype, # numpy dtype of the rows
-        path=None, # file to append rows to; None: keep them in RAM (see `spill`)
+        idxs, # the order the loader drew for this pass (`tap_order`)
+        dl:DataLoader, # the loader
+        device=None, # where to keep the positions (the training device)
     ):
-        self.n, self.dtype, self.path, self._rows, self.n_rows = n, np.dtype(dtype), None, [], 0
-        if path is not None: self.spill(path)
+        if idxs is None: raise ValueError(_NO_INDEX.format(what=f"{type(dl).__name__} drew no order of dataset positions (`get_idxs`) for this pass"))
+        if dl.bs is None: raise ValueError(f"{type(dl).__name__} has bs=None (the dataset yields whole batches): which sample is which cannot be known; use a loader that batches items")
+        idxs = torch.as_tensor(np.asarray(idxs, dtype=np.int64)) if not isinstance(idxs, torch.Tensor) else idxs.to(torch.int64)
+        self.name, self.bs, self.pos, self.n_batches = type(dl).__name__, int(dl.bs), 0, 0
+        self.total = len(idxs) // self.bs * self.bs if dl.drop_last else len(idxs)
+        self.idxs = idxs.to(device)
 
-    def append(self, row):
-        "Add one row"
-        row = np.ascontiguousarray(row, self.dtype)
-        if row.shape != (self.n,): raise ValueError(f"row has shape {row.shape}, expected ({self.n},)")
-        if self.path is None: self._rows.append(row)
-        else:
-            with open(self.path, 'ab') as f: row.tofile(f)
-        self.n_rows += 1
+    def take(self, n:int) -> torch.Tensor:
+        "The dataset positions of the next batch, which holds `n` items"
+        want = min(self.bs, self.total - self.pos)
+        if n != want:
+            got = f"{n} item(s) in batch {self.n_batches}" if want > 0 else f"a batch ({n} item(s)) after its last one"
+            raise RuntimeError(_MISALIGNED.format(dl=self.name, got=got, want=f"{want}" if want > 0 else "no more batches"))
+        idx = self.idxs[self.pos:self.pos + n]
+        self.pos, self.n_batches = self.pos + n, self.n_batches + 1
+        return idx
 
-    def spill(self, path):
-        "Move the rows to the file `path`; later rows are appended there"
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, 'wb') as f:
-            for row in self._rows: row.tofile(f)
-        self.path, self._rows = path, []
-
-    @property
-    def nbytes(self) -> int: return self.n_rows * self.n * self.dtype.itemsize
-
-    def array(self) -> np.ndarray:
-        "(n_rows, n): a stacked copy in RAM, or a read-only memory map of the file"
-        if self.n_rows == 0: return np.empty((0, self.n), self.dtype)
-        if self.path is None: return np.stack(self._rows)
-        return np.memmap(self.path, self.dtype, mode='r', shape=(self.n_rows, self.n))
-
-    def __len__(self): return self.n_rows
+    def check_done(self):
+        "Raise unless every batch the order promised came"
+        if self.pos != self.total:
+            raise RuntimeError(_MISALIGNED.format(dl=self.name, got=f"{self.pos} item(s) in all", want=f"{self.total}"))
 
 # %% ../nbs/02_callback.ipynb #b0594574
+@contextmanager
+def _rng_kept(dev):
+    "Run a block without changing torch's, numpy's or Python's random state"
+    py, npst = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
+        try: yield
+        finally: random.setstate(py); np.random.set_state(npst)
+
+def _class_targets(y) -> torch.Tensor:
+    "`y` as (B,) class ids, or a clear error for targets that have no single true class"
+    y = _plain(y)
+    if isinstance(y, torch.Tensor) and y.ndim == 2 and y.shape[1] == 1 and not y.is_floating_point(): y = y[:, 0]  # tabular: (B, 1)
+    if not isinstance(y, torch.Tensor) or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool or y.ndim != 1:
+        what = f"{y.dtype} {tuple(y.shape)}" if isinstance(y, torch.Tensor) else type(y).__name__
+        raise TypeError(f"LearnabilityRecorder needs single class ids as targets (an int tensor of shape (B,)), got {what}: "
+                        "regression and multi-label targets have no 'true label' whose probability to record")
+    return y.long()  # (fastai's tabular targets are int8 codes)
+
 class LearnabilityRecorder(Callback):
     "Record the probability of the true label and hit/miss of every training sample, every training epoch"
-    order = -20 # first: take the index off the batch before any other callback sees it
+    order = -20 # first: take the index off `(x, y, idx)` batches before any other callback sees them
 
     def __init__(self,
         mode:str='eval', # 'eval' (Eq. 1: a no-grad pass over the training set after each epoch), 'online' or 'off'
-        eval_dl=None, # loader for the eval pass; default: `train_eval_dl(dls)` (training set, unshuffled, no augmentation)
+        eval_dl=None, # loader for the eval pass; default: `train_eval_dl(dls)` (training set, in order, validation transforms)
         max_ram:int=2**30, # bytes of records kept in RAM; beyond that they move to memory-mapped files
         store=None, # folder for those files (default: a temporary folder, deleted with the recorder or on `reset`)
     ):
         if mode not in MODES: raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         self.mode, self.eval_dl, self.max_ram, self.store = mode, eval_dl, max_ram, store
+        self._auto_eval = self._dls = None
         self.reset()
 
     def reset(self):
@@ -114,8 +158,14 @@ class LearnabilityRecorder(Callback):
     def before_fit(self):
         # `validate` and `get_preds` also call before_fit; they never run a training phase, so nothing is recorded
         self._recording = self.mode != 'off' and not any(isinstance(cb, LRFinder) for cb in self.learn.cbs)
+        self._checked, self._dls = False, self.learn.dls   # (kept for `items` after the recorder leaves the learner)
         if not self._recording: return
-        n = len(self._eval_dl().dataset)  # the training set, each sample once (oversampled loaders repeat some)
+        edl = self._eval_dl()
+        n = len(edl.dataset) if reads_index_from_batch(edl) else edl.n  # the training set, each sample once
+        train = self.dls.train
+        if not reads_index_from_batch(train) and train.n != n:
+            raise ValueError(f"the training loader draws from {train.n} items but the eval loader holds {n}: they must be "
+                             "the same training set in the same order (see `eval_dl`)")
         if self.n_samples is None:
             self.n_samples = n
             self._probs, self._correct = RowStore(n, np.float32), RowStore(n, np.int8)
@@ -123,30 +173,66 @@ class LearnabilityRecorder(Callback):
             raise ValueError(f"the training set has {n} samples but this recorder holds records of {self.n_samples}; "
                              "call `reset()` to record another dataset")
 
-    def before_batch(self):
-        xs, y, idx = split_index((*self.learn.xb, *self.learn.yb))
-        self.learn.xb, self.learn.yb = xs, (y,)
-        self._idx = idx
-
     def before_train(self):
-        if self._recording: self._buf = self._new_buffers()
+        if not self._recording: return
+        if not self._checked: self._check_targets(); self._checked = True
+        self._buf, self._order, self._cancelled, self._tap = self._new_buffers(), None, False, None
+        self._taps = ExitStack()
+        train = self.dls.train
+        if self.mode == 'online' and not reads_index_from_batch(train): self._tap = self._taps.enter_context(tap_order(train))
+
+    def before_batch(self):
+        dl = self.learn.dl
+        if reads_index_from_batch(dl):
+            xs, y, idx = split_index((*self.learn.xb, *self.learn.yb))
+            self.learn.xb, self.learn.yb = xs, (y,)
+            self._idx = idx
+        elif self.training and self._recording and self.mode == 'online':
+            if self._order is None: self._order = LoaderOrder(self._tap.idxs if self._tap else None, dl, self._buf['sum_p'].device)
+            self._idx = self._order.take(len(self.learn.yb[0]))
 
     def after_loss(self):
         if self.training and self._recording and self.mode == 'online':
             self._record(self.pred, self.yb[0], self._idx)
 
+    def after_cancel_train(self): self._cancelled = True  # a pass cut short has fewer batches than its order
+
     def after_train(self):
         if not self._recording: return
+        self._taps.close()   # the training loader as it was
+        if self._order is not None and not self._cancelled: self._order.check_done()
         if self.mode == 'eval': self._eval_pass()
         self._end_epoch()
 
-    def after_fit(self): self._buf = None  # free the device buffers
+    def after_fit(self):
+        if getattr(self, '_taps', None) is not None: self._taps.close()  # (a fit that died mid-epoch)
+        self._buf = self._order = None  # free the device buffers
 
     # --- recording -------------------------------------------------------------------------------------------
-    def _eval_dl(self): return self.eval_dl if self.eval_dl is not None else train_eval_dl(self.dls)
+    def _eval_dl(self):
+        if self.eval_dl is not None: return self.eval_dl
+        dls = self.learn.dls
+        if self._auto_eval is None or self._auto_eval[0] is not dls: self._auto_eval = (dls, train_eval_dl(dls))
+        return self._auto_eval[1]
+
+    def _split(self, dl, batch):
+        "(xs, y) of a batch of `dl` (the index, if the batch carries one, is dropped)"
+        if reads_index_from_batch(dl): return split_index(batch)[:2]
+        n_inp = getattr(self.learn.dls, 'n_inp', 1 if len(batch) == 1 else len(batch) - 1)  # as `Learner._split`
+        return batch[:n_inp], batch[n_inp]
+
+    def _check_targets(self):
+        "Before the first training batch: one batch of the eval loader must have single class ids as targets"
+        dl, dev = self._eval_dl(), self._device()
+        with _rng_kept(dev): batch = dl.one_batch() if hasattr(dl, 'one_batch') else next(iter(dl))
+        _class_targets(self._split(dl, tuple(batch))[1])
+
+    def _device(self):
+        p = next(self.learn.model.parameters(), None)
+        return p.device if p is not None else torch.device('cpu')
 
     def _new_buffers(self):
-        dev = next(self.learn.model.parameters()).device
+        dev = self._device()
         z = lambda dt: torch.zeros(self.n_samples, dtype=dt, device=dev)
         return dict(sum_p=z(torch.float32), seen=z(torch.int32), hits=z(torch.int32),
                     labels=torch.full((self.n_samples,), -1, dtype=torch.int64, device=dev),
@@ -154,10 +240,8 @@ class LearnabilityRecorder(Callback):
 
     def _record(self, pred, y, idx):
         "Add one batch to this epoch's buffers: vectorised, no host sync"
-        pred, y, idx = _plain(pred), _plain(y), _plain(idx)
-        if y.is_floating_point() or y.ndim != 1 or len(y) != len(idx):
-            raise TypeError(f"LearnabilityRecorder needs single class ids as targets (int tensor of shape (B,)), got "
-                            f"{y.dtype} {tuple(y.shape)}: regression and multi-label targets have no 'true label'")
+        pred, y, idx = _plain(pred), _class_targets(y), _plain(idx)
+        if len(y) != len(idx): raise TypeError(f"got {len(y)} targets for a batch of {len(idx)} samples")
         if pred.ndim != 2: raise TypeError(f"expected predictions shaped (B, n_classes), got {tuple(pred.shape)}")
         b, n = self._buf, self.n_samples
         # indices are checked on the device and reported at the end of the epoch (before anything is kept): a check
@@ -176,18 +260,24 @@ class LearnabilityRecorder(Callback):
         "Eq. 1: score every training sample with the model as it is at the end of this epoch"
         dl = self._eval_dl()
         model = self.learn.model
-        dev = next(model.parameters()).device
+        dev = self._device()
         mp = getattr(self.learn, 'mixed_precision', None)
         autocast = getattr(mp, 'autocast', None) or nullcontext()
-        start, was_training, py_state = time.perf_counter(), model.training, random.getstate()
+        start, was_training, order = time.perf_counter(), model.training, None
         model.eval()
-        # the eval pass must not change training: fork torch's RNG, restore Python's
-        with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []), torch.no_grad():
+        # the eval pass must not change training: it runs with the random state kept
+        from_batch = reads_index_from_batch(dl)
+        with _rng_kept(dev), torch.no_grad(), (nullcontext() if from_batch else tap_order(dl)) as tap:
             for batch in dl:
-                xs, y, idx = split_index(to_device(tuple(batch), dev))
+                batch = to_device(tuple(batch), dev)
+                if from_batch: xs, y, idx = split_index(batch)
+                else:
+                    xs, y = self._split(dl, batch)
+                    if order is None: order = LoaderOrder(tap.idxs, dl, dev)
+                    idx = order.take(len(y))
                 with autocast: pred = model(*xs)
                 self._record(pred, y, idx)
-        random.setstate(py_state)
+        if order is not None: order.check_done()
         model.train(was_training)
         if dev.type == 'cuda': torch.cuda.synchronize(dev)
         self.eval_seconds += time.perf_counter() - start
@@ -247,6 +337,12 @@ class LearnabilityRecorder(Callback):
         return self._labels if self._labels is not None else np.full(self.n_samples or 0, -1, np.int64)
 
     @property
+    def items(self):
+        "What each training sample is (file paths, DataFrame rows, texts) in `dls.train_ds` order; None where the dataset exposes none"
+        dls = getattr(self, '_dls', None)
+        return None if dls is None else dataset_items(dls.train_ds)
+
+    @property
     def n_epochs(self) -> int: return len(self._probs) if self._probs is not None else 0
 
     def learnability(self) -> np.ndarray:
@@ -261,169 +357,14 @@ class LearnabilityRecorder(Callback):
         "Counts only when some sample was seen twice in an epoch; otherwise they follow from `probs`"
         return self._counts.array() if self._counts is not None else None
 
-# %% ../nbs/02_callback.ipynb #d327d6de
-def tiny_cnn(n_classes:int=10, in_channels:int=3, width:int=16):
-    "A small CNN for fast tests and demos"
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(in_channels, width, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(width, 2 * width, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(), torch.nn.Linear(2 * width, n_classes))
-
-# %% ../nbs/02_callback.ipynb #3807ae42
-_SYNCS = {'item', 'cpu', 'tolist', 'numpy', '__bool__', '__float__', '__int__', '__index__', '__format__', '__repr__',
-          '__array__', 'nonzero', 'masked_select', 'unique'}
-
-def _to_host(args, kwargs) -> bool:
-    "Is this `Tensor.to` call a copy from an accelerator to the CPU?"
-    t, rest = args[0], list(args[1:]) + [kwargs.get('device')]
-    dev = next((o if isinstance(o, (str, torch.device)) else o.device for o in rest
-                if isinstance(o, (str, torch.device, torch.Tensor))), None)
-    return dev is not None and torch.device(dev).type == 'cpu' and isinstance(t, torch.Tensor) and t.device.type != 'cpu'
-
-_TORCH_DIR = str(Path(torch.__file__).parent)
-
-def _call_site() -> str:
-    "'folder/file.py:line' of the innermost caller outside torch"
-    f = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_TORCH_DIR): f = f.f_back
-    if f is None: return '?'
-    p = Path(f.f_code.co_filename)
-    return f"{p.parent.name}/{p.name}:{f.f_lineno}"
-
-class HostSyncCounter(TorchFunctionMode):
-    "Count tensor calls that make the host wait for an accelerator (`item`, `cpu`, `bool(t)`, `f'{t}'`, ...), by name and call site"
-    def __init__(self): super().__init__(); self.calls, self.sites = Counter(), Counter()
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = getattr(func, '__name__', '')
-        if name in _SYNCS or (name == 'to' and _to_host(args, kwargs)):
-            self.calls[name] += 1; self.sites[_call_site()] += 1
-        return func(*args, **kwargs)
-    @property
-    def total(self) -> int: return sum(self.calls.values())
-
-# %% ../nbs/02_callback.ipynb #e02b0488
-class _DeviceSmoothLoss(AvgSmoothLoss):
-    "fastai's smoothed training loss, kept on the loss's device"
-    def accumulate(self, learn):
-        self.count += 1
-        self.val = torch.lerp(learn.loss.detach().mean().float(), self.val.to(learn.loss.device), self.beta)
-
-class LeanFit(Callback):
-    "Keep fastai's per-batch loss and metric bookkeeping on the device during `fit`: one host sync per epoch, not per batch"
-    # Not covered: fp16's dynamic loss scaling (`to_fp16`) checks the gradients for inf/NaN on the host every step
-    # (PyTorch's GradScaler); bf16 (`to_bf16`) needs no scaling. Metrics that call `.item()` themselves (fastai's
-    # Dice, for one) still sync per batch.
-    order = 1 # after TrainEvalCallback, before Recorder (50) and ProgressCallback (60)
-    def before_fit(self):
-        if getattr(self, '_on', False): self.after_fit()   # the last fit died without `after_fit`: undo it first
-        learn = self.learn
-        self._on = not any(isinstance(cb, (LRFinder, GatherPredsCallback)) for cb in learn.cbs)
-        if not self._on: return
-        # AvgLoss and AccumMetric (e.g. `accuracy`) keep what `learn.to_detach` gives them: on the device now
-        learn.to_detach = lambda b, cpu=True, gather=True: type(learn).to_detach(learn, b, False, gather)
-        rec = getattr(learn, 'recorder', None)
-        self._smooth = None
-        if isinstance(rec, Recorder):  # its smoothed loss is computed on the CPU: swap in one on the device
-            self._smooth = rec.smooth_loss
-            object.__setattr__(rec, 'smooth_loss', _DeviceSmoothLoss(rec.smooth_loss.beta))  # (the Learner has one too)
-        prog = getattr(learn, 'progress', None)
-        if isinstance(prog, ProgressCallback):  # the bar moves every batch; the loss is printed per epoch, in the table
-            prog.after_batch = lambda: prog.pbar.update(prog.iter + 1)
-
-    def after_fit(self):
-        if not getattr(self, '_on', False): return
-        learn = self.learn
-        learn.__dict__.pop('to_detach', None)
-        prog = getattr(learn, 'progress', None)
-        if prog is not None: prog.__dict__.pop('after_batch', None)
-        rec = getattr(learn, 'recorder', None)
-        if self._smooth is not None:  # put fastai's back, with the state reached, on the CPU (one copy)
-            dev_loss = rec.smooth_loss
-            object.__setattr__(rec, 'smooth_loss', self._smooth)
-            rec.smooth_loss.count, rec.smooth_loss.val = dev_loss.count, dev_loss.val.cpu()
-            if rec.losses: rec.losses = list(torch.stack([torch.as_tensor(o) for o in rec.losses]).float().cpu())
-            learn.smooth_loss = rec.smooth_loss.value
-        self._on = False
-
-# %% ../nbs/02_callback.ipynb #31365013
-class Records:
-    "The records of one run (model × seed): `probs` (T, N), `correct` (T, N), `labels` (N,), `meta` dict"
-    def __init__(self, probs, correct, labels, meta=None,
-                 counts=None): # times seen per epoch; None: once wherever observed
-        self.probs, self.correct, self.labels = np.asarray(probs, np.float32), np.asarray(correct, np.int8), np.asarray(labels, np.int64)
-        self.stored_counts, self.meta = (None if counts is None else np.asarray(counts, np.uint8)), dict(meta or {})
-        check_records(self.probs, self.correct)
-        T, N = self.probs.shape
-        if self.labels.shape != (N,): raise ValueError(f"labels has shape {self.labels.shape}, expected ({N},) to match probs {self.probs.shape}")
-        if self.stored_counts is not None and self.stored_counts.shape != (T, N):
-            raise ValueError(f"counts has shape {self.stored_counts.shape}, expected {(T, N)}")
-    @property
-    def counts(self):
-        "(T, N) times each sample was seen per epoch"
-        return self.stored_counts if self.stored_counts is not None else (~np.isnan(self.probs)).astype(np.uint8)
-    @property
-    def n_epochs(self): return self.probs.shape[0]
-    @property
-    def n_samples(self): return self.probs.shape[1]
-    def learnability(self): return learnability(self.probs)
-    def hit_rate(self): return hit_rate(self.correct, self.stored_counts)
-    def __repr__(self): return f"Records(T={self.n_epochs}, N={self.n_samples}, meta={self.meta})"
-
-# %% ../nbs/02_callback.ipynb #a3e17ab5
-def save_records(
-    path, # file to write (`.npz`)
-    records:Records, # what to save
-) -> Path:
-    "Save `records` atomically to `path` as `.npz` + JSON metadata, without pickle"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = dict(probs=records.probs, correct=records.correct, labels=records.labels,
-                  meta=np.array(json.dumps(records.meta, sort_keys=True)))
-    if records.stored_counts is not None: arrays['counts'] = records.stored_counts
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.savez(f, **arrays); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
-
-# %% ../nbs/02_callback.ipynb #2e6f2191
-def load_records(
-    path, # an `.npz` written by `save_records` / `LearnabilityRecorder.save`
-    fingerprint:str|None=None, # if given, the dataset fingerprint the records must have
-    n_samples:int|None=None, # if given, the number of samples the records must have
-) -> Records:
-    "Load and check records saved by `save_records`"
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"no records file at {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as e: raise ValueError(f"corrupt records file {path}: {type(e).__name__}: {e}") from e
-    missing = {'probs', 'correct', 'labels', 'meta'} - set(arrays)
-    if missing: raise ValueError(f"corrupt records file {path}: missing {sorted(missing)}")
-    try: meta = json.loads(str(arrays['meta']))
-    except ValueError as e: raise ValueError(f"corrupt records file {path}: unreadable metadata ({e})") from e
-    try: rec = Records(arrays['probs'], arrays['correct'], arrays['labels'], meta, arrays.get('counts'))
-    except (ValueError, TypeError) as e: raise ValueError(f"inconsistent records file {path}: {e}") from e
-    for key, val in (('n_epochs', rec.n_epochs), ('n_samples', rec.n_samples)):
-        if key in meta and meta[key] != val: raise ValueError(f"records file {path}: metadata says {key}={meta[key]} but the arrays hold {val}")
-    if fingerprint is not None and meta.get('fingerprint') != fingerprint:
-        raise ValueError(f"records file {path} is of another dataset: fingerprint {meta.get('fingerprint')!r}, expected {fingerprint!r}")
-    if n_samples is not None and rec.n_samples != n_samples:
-        raise ValueError(f"records file {path} holds {rec.n_samples} samples, expected {n_samples}")
-    return rec
-
 # %% ../nbs/02_callback.ipynb #9427043b
 @patch
 def records(self:LearnabilityRecorder, **meta) -> Records:
     "What this recorder holds, as `Records` with metadata (`meta` adds to or overrides it)"
-    dls = getattr(getattr(self, 'learn', None), 'dls', None)
+    dls = self._dls
     info = dict(mode=self.mode, n_epochs=self.n_epochs, n_samples=self.n_samples or 0,
-                fingerprint=getattr(dls, 'fingerprint', None), dataset=getattr(dls, 'dataset_name', None),
+                fingerprint=None if dls is None else dls_fingerprint(dls),
+                dataset=None if dls is None else dls.__dict__.get('dataset_name'),
                 version=learnability_nb.__version__, eval_seconds=round(self.eval_seconds, 3))
     return Records(self.probs, self.correct, self.labels, {**info, **meta}, self._stored_counts())
 

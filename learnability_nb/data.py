@@ -8,15 +8,16 @@ import copy, hashlib, operator, os, pickle, random
 from numbers import Integral
 from pathlib import Path
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Subset, TensorDataset
+from torch.utils.data import DataLoader as TorchDataLoader, Subset, TensorDataset
 from torchvision.datasets import CIFAR10, ImageFolder
 from torchvision.datasets.utils import check_integrity, download_and_extract_archive
 from torchvision.transforms import v2
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from fastai.data.core import DataLoaders
+from fastai.data.core import DataLoaders, Datasets, TfmdLists
 from fastai.data.load import DataLoader
 from fastai.data.external import fastai_path
 from fastai.torch_core import default_device
@@ -26,13 +27,14 @@ from fastai.torch_core import show_image
 
 # %% auto #0
 __all__ = ['IndexedDataset', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset', 'denormalize', 'show_indexed', 'ShowIndexed',
-           'IndexedDL', 'dls_from_datasets', 'train_eval_dl', 'digits_dls', 'load_cifar10', 'cifar10_dls',
-           'image_folder_dls']
+           'IndexedDL', 'dls_from_datasets', 'train_eval_dl', 'dataset_items', 'dls_fingerprint', 'digits_dls',
+           'load_cifar10', 'cifar10_dls', 'image_folder_dls']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
 class IndexedDataset:
     "Wrap a map-style dataset of `(x, y)` pairs so that item `i` is `(x, y, i)`"
     n_inp = 1 # fastai's `Learner` reads `dls.n_inp`: xb = (x,), yb = (y, idx)
+    yields_index = True # batches end with the index: `LearnabilityRecorder` reads it from there
     def __init__(self,
         ds, # map-style dataset of (x, y) pairs: torch / torchvision / fastai `Datasets` / list
     ): self.ds = ds
@@ -239,12 +241,57 @@ def dls_from_datasets(
     return dls
 
 # %% ../nbs/01_data.ipynb #632c10aa
+def _yields_index(dl) -> bool:
+    "Do `dl`'s batches end with each sample's index? (its dataset says so with `yields_index = True`)"
+    return bool(getattr(getattr(dl, 'dataset', None), 'yields_index', False))
+
 def train_eval_dl(
     dls:DataLoaders, # from a builder in this module, or any fastai `DataLoaders`
-) -> DataLoader: # the training set, in order, every sample once
-    "The loader to evaluate every training sample with: `dls[2]` if present, else `dls.train` unshuffled"
+) -> DataLoader: # the training set, in order, every sample once, through the validation transforms
+    "The loader to evaluate every training sample with: `dls[2]` if present, else the training items the way `dls.test_dl` reads them"
     if len(dls.loaders) > 2: return dls[2]
-    return dls.train.new(shuffle=False, drop_last=False)
+    train_ds = dls.train.dataset
+    if not isinstance(dls.train, DataLoader):  # a PyTorch loader: the same dataset, in order
+        t = dls.train
+        return TorchDataLoader(train_ds, batch_size=t.batch_size, shuffle=False, drop_last=False, num_workers=t.num_workers,
+                               collate_fn=t.collate_fn)
+    if _yields_index(dls.train): return dls.train.new(shuffle=False, drop_last=False)
+    if isinstance(train_ds, (Datasets, TfmdLists)) and isinstance(dls.valid.dataset, (Datasets, TfmdLists)):
+        # fastai's own way: the training items through the validation transforms (no augmentation), labels included
+        return dls.test_dl(train_ds.items, rm_type_tfms=0, with_labels=True, shuffle=False, drop_last=False)
+    # anything else (a `TabularPandas`, a plain dataset): the validation loader's settings over the training set
+    return dls.valid.new(train_ds, shuffle=False, drop_last=False)
+
+# %% ../nbs/01_data.ipynb #529017b8
+def dataset_items(
+    ds, # a training set: fastai `Datasets`/`TfmdLists`/`TabularPandas`, `IndexedDataset`, `Subset`, torchvision `ImageFolder`, ...
+): # a list (file paths, texts, ...) or a DataFrame (rows), one entry per sample in `ds` order; None where `ds` exposes none
+    "What each sample of `ds` is, where the dataset says: file paths, DataFrame rows, texts"
+    if isinstance(ds, IndexedDataset): return dataset_items(ds.ds)
+    if isinstance(ds, Subset):
+        inner, idxs = dataset_items(ds.dataset), [int(i) for i in ds.indices]
+        if inner is None: return None
+        return inner.iloc[idxs].reset_index(drop=True) if isinstance(inner, pd.DataFrame) else [inner[i] for i in idxs]
+    if all(hasattr(ds, a) for a in ('procs', 'cat_names', 'cont_names', 'decode')):  # a `TabularPandas`: its rows, decoded
+        return ds.new(ds.items.copy()).decode().items.reset_index(drop=True)
+    if isinstance(ds, (Datasets, TfmdLists)):
+        items = ds.items
+        return items.reset_index(drop=True) if isinstance(items, pd.DataFrame) else list(items)
+    if hasattr(ds, 'samples'): return [s[0] if isinstance(s, (tuple, list)) else s for s in ds.samples]
+    return None
+
+# %% ../nbs/01_data.ipynb #c0a524d4
+def dls_fingerprint(
+    dls:DataLoaders, # any fastai `DataLoaders`
+) -> str|None: # 16 hex characters; None if neither the builder nor the training set says what the samples are
+    "`dls.fingerprint` where a builder here set one, else a hash of the training items (paths, rows, texts) in order"
+    fp = dls.__dict__.get('fingerprint')
+    if fp is not None: return fp
+    items = dataset_items(dls.train.dataset)
+    if items is None: return None
+    part = (pd.util.hash_pandas_object(items, index=False).to_numpy() if isinstance(items, pd.DataFrame)
+            else np.array([str(o) for o in items]))
+    return data_fingerprint('train items', len(items), part)
 
 # %% ../nbs/01_data.ipynb #1bcaec1a
 def digits_dls(

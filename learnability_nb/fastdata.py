@@ -52,6 +52,7 @@ def _as_stats(stats, n_channels):
 class DeviceDataset:
     "Images (N,C,H,W) and labels (N,) as tensors on one device; item `i` is `(x, y, i)`, `x` as the loaders yield it"
     n_inp = 1 # like `IndexedDataset`: xb = (x,), yb = (y, idx)
+    yields_index = True # batches end with the index: `LearnabilityRecorder` reads it from there
     def __init__(self,
         images, # (N,C,H,W) `uint8` (scaled to [0, 1] when read) or floating point
         labels, # (N,) integer class ids
