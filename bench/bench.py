@@ -3,6 +3,9 @@
 
 P1  online recorder cost vs the same fit with mode="off"          (target <= 1.02)
 P2  eval recorder cost vs 1.05 * (1 + r), r = inference pass / epoch (target: within the bound)
+    P1 and P2 are measured on the package's fast in-memory path and again on a stock fastai pipeline
+    (`ImageDataLoaders.from_folder` over the digits as PNG files: PIL decoding per item in fastai's TfmdDL), where
+    the recorder finds each sample from the loader's order (`tap_order`, `LoaderOrder`) instead of from the batch
 P4  fast data path (learnability_nb.fastdata) vs the plain fastai DataLoader path, epoch throughput (target >= 2)
 Syncs: host syncs per training batch of fastai's usual loop and of LeanFit (counted, not timed)
 P3  (--p3) wall time of the default `learnability_run`               (target <= 600 s on the 2-core CI machine)
@@ -12,7 +15,9 @@ GPU (--gpu) images/s of resnet20, vgg16, mobilenet on CIFAR-10-shaped data (fast
 Timings on a shared machine are noisy, so every comparison is interleaved: each round runs every variant once, in
 an order rotated from round to round, and the tables give medians with min-max over the rounds.
 
-    python bench/bench.py                              # P1, P2, P4 (~5 minutes on 2 cores)
+    python bench/bench.py                              # P1, P2 (fast path and stock ImageDataLoaders), P4 (~10 minutes on 2 cores)
+    python bench/bench.py --no-stock                   # ... without the stock ImageDataLoaders section
+    python bench/bench.py --stock-only                 # only P1, P2 on the stock ImageDataLoaders pipeline
     python bench/bench.py --write bench/RESULTS.md     # ... and write the results as markdown
     python bench/bench.py --p3                         # also time the default `learnability_run`
     python bench/bench.py --gpu                        # GPU benchmark only (needs CUDA; add --smoke to try on CPU)
@@ -35,13 +40,17 @@ from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learne
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import to_bf16  # noqa: F401 (patches Learner)
 from fastai.vision.core import cifar_stats
+from fastai.vision.data import ImageDataLoaders
+from fastai.vision.augment import Resize
 from torchvision.transforms import v2
 import learnability_nb
-from learnability_nb.data import ImageTensorDataset, digits_dls, dls_from_datasets
+import learnability_nb.callback as _lcb
+from learnability_nb.data import ImageTensorDataset, digits_dls, dls_from_datasets, train_eval_dl
 from learnability_nb.fastdata import fast_dls, fast_dls_from_tensors
 from learnability_nb.callback import HostSyncCounter, LeanFit, LearnabilityRecorder, tiny_cnn
 from learnability_nb.experiment import fused_adamw
 from learnability_nb.models import get_model
+from learnability_nb.test_utils import digits_png_folder
 
 # ---------------------------------------------------------------------------------------------------------------
 # measuring
@@ -64,15 +73,49 @@ class FitTimer(Callback):
     def after_epoch(self): _sync(self.dev); self.epoch_s.append(time.perf_counter() - self.t_epoch)
     def after_fit(self): _sync(self.dev); self.fit_s = time.perf_counter() - self.t_fit
 
+_OrderTap = getattr(_lcb, '_OrderTap', None)   # what `tap_order` puts in place of a loader's `get_idxs`
+
+if _OrderTap is not None:
+    class _TimedOrderTap(_OrderTap):
+        "An `_OrderTap` that adds its own time (its call less the loader's own `get_idxs`) to `spent`"
+        def __call__(self):
+            start, inner, t_inner = time.perf_counter(), self.get_idxs, 0.
+            def timed_inner():
+                nonlocal t_inner
+                t0 = time.perf_counter()
+                try: return inner()
+                finally: t_inner += time.perf_counter() - t0
+            self.get_idxs = timed_inner
+            try: return super().__call__()
+            finally:
+                self.get_idxs = inner
+                own = time.perf_counter() - start - t_inner
+                self._spent['seconds'] += own; self._spent['tap'] += own
+
+def _time_taps(rec:Callback, spent:dict):
+    "Make the order taps the recorder has put on the learner's loaders count their own time in `spent`"
+    learn = getattr(rec, 'learn', None)
+    if _OrderTap is None or learn is None or getattr(learn, 'dls', None) is None: return
+    for dl in getattr(learn.dls, 'loaders', ()):
+        tap = getattr(dl, '__dict__', {}).get('get_idxs')
+        if type(tap) is _OrderTap: tap.__class__, tap._spent = _TimedOrderTap, spent
+
 def instrument(rec:Callback) -> dict:
-    "Time every event method `rec` defines with `perf_counter` (exact on a CPU); returns {'seconds': total so far}"
-    spent = {'seconds': 0.}
+    """Time every event method `rec` defines with `perf_counter` (exact on a CPU); returns {'seconds': total so far,
+    'tap': the part of it spent in the order taps}. The event methods hold the recorder's work (taking the index off
+    a batch or handing out positions with `LoaderOrder`, recording, the eval pass with its own `tap_order`, the copy
+    at the end of an epoch); the one piece that runs outside them is the tap `tap_order` puts on the training loader
+    in `before_train`, which the loader calls when it starts a pass: it is timed too (its call less the loader's own
+    `get_idxs`, which mode='off' runs as well)."""
+    spent = {'seconds': 0., 'tap': 0.}
     for name in (n for n in dir(event) if not n.startswith('_')):
         if getattr(type(rec), name, None) is getattr(Callback, name, None): continue
         def timed(f=getattr(rec, name)):
             start = time.perf_counter()
             try: return f()
-            finally: spent['seconds'] += time.perf_counter() - start
+            finally:
+                spent['seconds'] += time.perf_counter() - start
+                _time_taps(rec, spent)
         rec.__dict__[name] = timed   # the instance attribute is what fastai's Callback.__call__ finds
     return spent
 
@@ -121,16 +164,16 @@ def fit_once(dls, model_fn, mode='off', n_epoch=1, lr=1e-2, seed=0, timed_record
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(n_epoch, lr)
     res = dict(fit=timer.fit_s, epoch=timer.fit_s / n_epoch, train=timer.train_s, n_train=timer.n_train,
                img_s=timer.n_train / timer.train_s, eval_pass=rec.eval_seconds / n_epoch)
-    if spent is not None: res['recorder'] = spent['seconds']
+    if spent is not None: res['recorder'], res['tap'] = spent['seconds'], spent['tap']
     return res
 
-def infer_once(dls, model_fn, seed=0):
-    "One no-grad eval-mode pass over the training set (dls[2]): the `r` of P2"
+def infer_once(dls, model_fn, seed=0, dl=None):
+    "One no-grad eval-mode pass over the training set (`dl`, default dls[2]) without a recorder: the `r` of P2"
     set_seed(seed)
     model = model_fn().eval()
     start = time.perf_counter()
     with torch.no_grad():
-        for x, *_ in dls[2]: model(x)
+        for x, *_ in (dls[2] if dl is None else dl): model(x)
     return dict(seconds=time.perf_counter() - start)
 
 def load_once(dl):
@@ -141,6 +184,72 @@ def load_once(dl):
 
 # ---------------------------------------------------------------------------------------------------------------
 # P1, P2, P4
+
+def say_p1_p2(res:dict, say, title:str, setting:str, index_note:str) -> dict:
+    "The P1/P2 table and lines from the rounds of 'off', 'online', 'eval' (`fit_once`) and 'infer' (`infer_once`)"
+    col = lambda v, k: [o[k] for o in res[v]]
+    fit_off, fit_online, fit_eval = (statistics.median(col(v, 'fit')) for v in ('off', 'online', 'eval'))
+    rec_online = statistics.median(col('online', 'recorder'))
+    p1 = 1 + rec_online / fit_off
+    epoch_off, epoch_eval = statistics.median(col('off', 'epoch')), statistics.median(col('eval', 'epoch'))
+    infer = statistics.median(col('infer', 'seconds'))
+    r = infer / epoch_off
+    bound, p2 = 1.05 * (1 + r), epoch_eval / epoch_off
+
+    say(title)
+    say()
+    say(setting)
+    say()
+    say("| variant | fit time | recorder's own time | eval pass (recorder) |")
+    say("|---|---|---|---|")
+    for v in ('off', 'online', 'eval'):
+        say(f"| mode={v} | {fmt(col(v, 'fit'))} | {fmt(col(v, 'recorder'), prec=4)} | {fmt(col(v, 'eval_pass'))} |")
+    say(f"| inference pass over the training set (no recorder) | {fmt(col('infer', 'seconds'))} | | |")
+    say()
+    say(f"- **P1 = 1 + recorder time (online) / fit time (off) = 1 + {rec_online:.4f} / {fit_off:.3f} = {p1:.4f}** "
+        f"(target ≤ 1.02: {'PASS' if p1 <= 1.02 else 'FAIL'}). {index_note} "
+        f"({statistics.median(col('off', 'recorder')):.4f}s). "
+        f"For context, the naive ratio of median fit times online/off = {fit_online / fit_off:.3f}.")
+    say(f"- **P2 = epoch time (eval) / epoch time (off) = {epoch_eval:.3f} / {epoch_off:.3f} = {p2:.3f}**; "
+        f"r = inference pass / epoch (off) = {infer:.3f} / {epoch_off:.3f} = {r:.3f}; bound 1.05 × (1 + r) = {bound:.3f} "
+        f"({'PASS' if p2 <= bound else 'FAIL'}).")
+    say()
+    return dict(p1=p1, p2=p2, r=r, bound=bound)
+
+def stock_dls(folder, bs=64):
+    "The stock fastai pipeline: `ImageDataLoaders.from_folder` (PIL decoding per item in fastai's TfmdDL), on the CPU"
+    return ImageDataLoaders.from_folder(folder, valid_pct=0.2, seed=0, item_tfms=Resize(32), bs=bs, num_workers=0, device='cpu')
+
+def bench_stock(args, log=print) -> list:
+    "P1 and P2 on a stock `ImageDataLoaders` pipeline over the digits as PNG files; returns the lines of the report"
+    lines, say = [], (lambda s='': (lines.append(s), log(s)))
+    width, bs = args.width, args.bs
+    r20 = partial(get_model, 'resnet20', n_classes=10, width=width)
+    with tempfile.TemporaryDirectory(prefix='bench_digits_png_') as tmp:
+        folder = digits_png_folder(Path(tmp) / 'digits', n_per_class=20 if getattr(args, 'smoke', False) else None)
+        sdls = stock_dls(folder, bs=bs)
+        edl = train_eval_dl(sdls)   # what the recorder's eval pass iterates: the training items, validation transforms
+        assert not _lcb.reads_index_from_batch(sdls.train) and len(edl.dataset) == len(sdls.train_ds)
+        n_img = sum(1 for _ in folder.rglob('*.png'))
+        log(f"P1/P2 stock: digits as {n_img} PNG files, ImageDataLoaders.from_folder ({len(sdls.train_ds)} train items, "
+            f"Resize(32)), resnet20 width {width}, bs {bs}, {args.epochs} epoch(s) per fit, {args.rounds} rounds")
+        fit = partial(fit_once, model_fn=r20, n_epoch=args.epochs, timed_recorder=True)
+        res = interleave({'off': partial(fit, sdls, mode='off'), 'online': partial(fit, sdls, mode='online'),
+                          'eval': partial(fit, sdls, mode='eval'), 'infer': partial(infer_once, sdls, r20, dl=edl)},
+                         args.rounds, log)
+        tap = statistics.median(o['tap'] for o in res['online'])
+        say_p1_p2(res, say, "### P1, P2 on a stock `ImageDataLoaders` pipeline",
+                  f"The same measurement on fastai's own data path: scikit-learn's digits written as {n_img} 8×8 grey PNG "
+                  f"files (`digits_png_folder`), `ImageDataLoaders.from_folder(folder, valid_pct=0.2, seed=0, "
+                  f"item_tfms=Resize(32), bs={bs}, num_workers=0)` ({len(sdls.train_ds)} training items, each decoded with "
+                  f"PIL every time it is drawn, fastai's `TfmdDL`), `resnet20(width={width})`, `fit_one_cycle({args.epochs})`, "
+                  f"{args.rounds} interleaved rounds; median (min–max). The recorder finds each sample from the training "
+                  f"loader's order (`tap_order` + `LoaderOrder`); its eval pass and the inference pass of r iterate "
+                  f"`train_eval_dl(dls)` (= `dls.test_dl(train items, rm_type_tfms=0, with_labels=True)`).",
+                  f"The recorder's time includes building `train_eval_dl(dls)` and checking one batch of it before the "
+                  f"first epoch, tapping the training loader's order (of which the tap itself: {tap * 1e3:.3f} ms) and handing "
+                  f"out positions with `LoaderOrder`; with mode='off' it only looks at each batch")
+    return lines
 
 def bench_cpu(args, log=print) -> list:
     "P1, P2 and P4; returns the lines of the report"
@@ -159,34 +268,13 @@ def bench_cpu(args, log=print) -> list:
     res = interleave({'off': partial(fit, fdd, mode='off'), 'online': partial(fit, fdd, mode='online'),
                       'eval': partial(fit, fdd, mode='eval'), 'infer': partial(infer_once, fdd, r20),
                       'off-plain': partial(fit, dd, mode='off')}, args.rounds, log)
-    col = lambda v, k: [o[k] for o in res[v]]
-    fit_off, fit_online, fit_eval = (statistics.median(col(v, 'fit')) for v in ('off', 'online', 'eval'))
-    rec_online = statistics.median(col('online', 'recorder'))
-    p1 = 1 + rec_online / fit_off
-    epoch_off, epoch_eval = statistics.median(col('off', 'epoch')), statistics.median(col('eval', 'epoch'))
-    infer = statistics.median(col('infer', 'seconds'))
-    r = infer / epoch_off
-    bound, p2 = 1.05 * (1 + r), epoch_eval / epoch_off
+    say_p1_p2(res, say, "### P1, P2: recorder cost",
+              f"digits ({len(dd.train_ds)} training images, 32×32), `resnet20(width={width})`, bs {bs}, fast data path, "
+              f"`fit_one_cycle({args.epochs})`, {args.rounds} interleaved rounds; median (min–max).",
+              "The recorder's time includes taking the index off each batch, which mode='off' does too")
 
-    say("### P1, P2: recorder cost")
-    say()
-    say(f"digits ({len(dd.train_ds)} training images, 32×32), `resnet20(width={width})`, bs {bs}, fast data path, "
-        f"`fit_one_cycle({args.epochs})`, {args.rounds} interleaved rounds; median (min–max).")
-    say()
-    say("| variant | fit time | recorder's own time | eval pass (recorder) |")
-    say("|---|---|---|---|")
-    for v in ('off', 'online', 'eval'):
-        say(f"| mode={v} | {fmt(col(v, 'fit'))} | {fmt(col(v, 'recorder'), prec=4)} | {fmt(col(v, 'eval_pass'))} |")
-    say(f"| inference pass over the training set (no recorder) | {fmt(col('infer', 'seconds'))} | | |")
-    say()
-    say(f"- **P1 = 1 + recorder time (online) / fit time (off) = 1 + {rec_online:.4f} / {fit_off:.3f} = {p1:.4f}** "
-        f"(target ≤ 1.02: {'PASS' if p1 <= 1.02 else 'FAIL'}). The recorder's time includes taking the index off "
-        f"each batch, which mode='off' does too ({statistics.median(col('off', 'recorder')):.4f}s). "
-        f"For context, the naive ratio of median fit times online/off = {fit_online / fit_off:.3f}.")
-    say(f"- **P2 = epoch time (eval) / epoch time (off) = {epoch_eval:.3f} / {epoch_off:.3f} = {p2:.3f}**; "
-        f"r = inference pass / epoch (off) = {infer:.3f} / {epoch_off:.3f} = {r:.3f}; bound 1.05 × (1 + r) = {bound:.3f} "
-        f"({'PASS' if p2 <= bound else 'FAIL'}).")
-    say()
+    # --- P1 and P2 again on a stock fastai pipeline (the recorder reads the loader's order)
+    if getattr(args, 'stock', True): lines.extend(bench_stock(args, log))
 
     # --- P4: fast path vs plain fastai DataLoader path
     log(f"P4: CIFAR-shaped synthetic uint8 ({args.n_cifar} and {args.n_cifar_r20} images, augmented) and digits, bs {args.bs_p4}")
@@ -384,6 +472,9 @@ def main(argv=None):
     p.add_argument('--n-cifar', type=int, default=10_000, help='CIFAR-shaped images for the P4 loader and tiny_cnn rows')
     p.add_argument('--n-cifar-r20', type=int, default=2_560, help='CIFAR-shaped images for the P4 resnet20 row')
     p.add_argument('--threads', type=int, default=os.cpu_count(), help='torch.set_num_threads')
+    p.add_argument('--stock', action=argparse.BooleanOptionalAction, default=True,
+                   help='also measure P1, P2 on a stock ImageDataLoaders pipeline (digits as PNG files)')
+    p.add_argument('--stock-only', action='store_true', help='measure only P1, P2 on the stock ImageDataLoaders pipeline')
     p.add_argument('--p3', action='store_true', help='also time the default learnability_run')
     p.add_argument('--gpu', action='store_true', help='run the GPU benchmark (only)')
     p.add_argument('--smoke', action='store_true', help='tiny sizes (to check the code paths, e.g. --gpu on a CPU)')
@@ -405,6 +496,7 @@ def main(argv=None):
     print(machine())
     lines = []
     if args.gpu: lines += bench_gpu(args)
+    elif args.stock_only: lines += bench_stock(args)
     else:
         lines += bench_cpu(args)
         lines += bench_syncs(args)

@@ -5,6 +5,9 @@
 # %% ../nbs/04_experiment.ipynb #94d4745d
 from __future__ import annotations
 import hashlib, json, os, platform, sys, tempfile, time, warnings
+# fastai's layers.py calls `torch.jit.script` when it is imported, which recent torch deprecates with a FutureWarning
+# that opened every `learnability_run`: noise about neither the user's data nor this package
+warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
 from pathlib import Path
 import numpy as np
 import pandas as pd
