@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastai.callback.core import Callback
+from fastai.callback.mixup import MixHandler
 from fastai.callback.schedule import LRFinder
 from fastai.data.load import DataLoader
 from fastai.torch_core import to_device
@@ -144,7 +145,7 @@ class LearnabilityRecorder(Callback):
     ):
         if mode not in MODES: raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         self.mode, self.eval_dl, self.max_ram, self.store = mode, eval_dl, max_ram, store
-        self._auto_eval = self._dls = None
+        self._auto_eval = self._dls = self._taps = None
         self.reset()
 
     def reset(self):
@@ -155,11 +156,39 @@ class LearnabilityRecorder(Callback):
         self._labels, self.n_samples, self.eval_seconds, self._buf = None, None, 0., None
 
     # --- fit lifecycle ----------------------------------------------------------------------------------------
+    # what pickling (`learn.export()`) leaves out: the records (a model file must not grow with N × T), the device
+    # buffers, the data and the eval loader
+    _stateattrs = ('_probs', '_correct', '_counts', '_labels', '_buf', '_order', '_taps', '_tap', '_dls', '_auto_eval',
+                   '_tmp_cleanup', '_idx', 'eval_dl')
+
+    def __getstate__(self):
+        if self.n_epochs and not getattr(self, '_told', False):
+            print(f"LearnabilityRecorder: exported without its records ({self.n_epochs} epochs × {self.n_samples} samples); "
+                  "keep them with `rec.save(path)`")
+            self._told = True
+        return super().__getstate__()
+
+    def _init_state(self):
+        "After unpickling: the settings, no records"
+        super()._init_state()
+        self.eval_dl = self._auto_eval = self._dls = self._tmp_cleanup = None
+        self.reset()
+
+    # --- fit lifecycle ----------------------------------------------------------------------------------------
     def before_fit(self):
-        # `validate` and `get_preds` also call before_fit; they never run a training phase, so nothing is recorded
+        # `validate`, `get_preds`, `predict` and `tta` call before_fit too, but never train: everything else waits for
+        # the first training phase (`_setup`), so that they run exactly as without the recorder
         self._recording = self.mode != 'off' and not any(isinstance(cb, LRFinder) for cb in self.learn.cbs)
-        self._checked, self._dls = False, self.learn.dls   # (kept for `items` after the recorder leaves the learner)
-        if not self._recording: return
+        self._ready, self._taps = False, None
+
+    def _setup(self):
+        "At the first training phase of a fit, before any training step: what is recorded, and can it be"
+        if self.mode == 'online':
+            mix = [type(cb).__name__ for cb in self.learn.cbs if isinstance(cb, MixHandler)]
+            if mix: raise ValueError(f"{', '.join(mix)} trains on mixed inputs and targets: online records would be the probability "
+                                     "of the true label of mixed samples, which is no sample's learnability. Use "
+                                     "LearnabilityRecorder(mode='eval'): its pass after each epoch scores the clean training samples.")
+        self._dls = self.learn.dls   # (kept for `items` after the recorder leaves the learner)
         edl = self._eval_dl()
         n = len(edl.dataset) if reads_index_from_batch(edl) else edl.n  # the training set, each sample once
         train = self.dls.train
@@ -172,10 +201,12 @@ class LearnabilityRecorder(Callback):
         elif n != self.n_samples:
             raise ValueError(f"the training set has {n} samples but this recorder holds records of {self.n_samples}; "
                              "call `reset()` to record another dataset")
+        self._check_targets()
+        self._ready = True
 
     def before_train(self):
         if not self._recording: return
-        if not self._checked: self._check_targets(); self._checked = True
+        if not self._ready: self._setup()
         self._buf, self._order, self._cancelled, self._tap = self._new_buffers(), None, False, None
         self._taps = ExitStack()
         train = self.dls.train

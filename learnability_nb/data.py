@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #89eb9801
 from __future__ import annotations
 import copy, hashlib, operator, os, pickle, random
+from contextlib import contextmanager
 from numbers import Integral
 from pathlib import Path
 import numpy as np
@@ -26,9 +27,9 @@ from fastai.vision.data import get_grid
 from fastai.torch_core import show_image
 
 # %% auto #0
-__all__ = ['IndexedDataset', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset', 'denormalize', 'show_indexed', 'ShowIndexed',
-           'IndexedDL', 'dls_from_datasets', 'train_eval_dl', 'dataset_items', 'dls_fingerprint', 'digits_dls',
-           'load_cifar10', 'cifar10_dls', 'image_folder_dls']
+__all__ = ['IndexedDataset', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset', 'denormalize', 'show_indexed',
+           'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'train_eval_dl', 'dataset_items', 'dls_fingerprint',
+           'digits_dls', 'load_cifar10', 'cifar10_dls', 'image_folder_dls']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
 class IndexedDataset:
@@ -49,6 +50,24 @@ class IndexedDataset:
             raise TypeError(f"IndexedDataset expects each item of the dataset to be an (x, y) pair, but item {i} is {what}")
         return item[0], item[1], i
     def __repr__(self): return f"IndexedDataset({len(self)} items of {type(self.ds).__name__})"
+    def new_empty(self):
+        "An empty dataset of the same kind (what fastai's `Learner.export` keeps instead of the data)"
+        return IndexedDataset([])
+    @contextmanager
+    def set_split_idx(self, i):
+        "fastai's `tta` switches datasets to training transforms with this; the transforms here do not depend on it"
+        yield
+
+class TestItems:
+    "Items for a test loader of the package's `DataLoaders` (`dls.test_dl`, `learn.predict`): each an input or an `(x, y)` pair"
+    def __init__(self, items): self.items = list(items)
+    def __len__(self): return len(self.items)
+    def __getitem__(self, i):
+        o = self.items[i]
+        return tuple(o) if isinstance(o, (tuple, list)) else (o,)
+    def new_empty(self): return TestItems([])
+    @contextmanager
+    def set_split_idx(self, i): yield
 
 # %% ../nbs/01_data.ipynb #6829d24f
 def data_fingerprint(
@@ -157,7 +176,7 @@ def show_indexed(
 
 class ShowIndexed:
     "`show_batch` and `show_results` for loaders of plain `(x, y, idx)` image batches, using `vocab` and `stats`"
-    vocab, stats = None, None # set by the builders: class names, and the (mean, std) the images are normalised with
+    vocab, stats, n_inp = None, None, 1 # set by the builders: class names, and the (mean, std) the images are normalised with
     def show_batch(self,
         b=None, # a batch `(x, y, idx)` of this loader; None: `one_batch()`
         max_n:int=9, # number of images
@@ -177,6 +196,17 @@ class ShowIndexed:
         x, y, idx = self._parts(b)
         return show_indexed(x, y, idx, out, vocab=self.vocab, stats=self.stats, max_n=max_n, **kwargs)
 
+    def decode_batch(self,
+        b, # a batch: inputs first (`n_inp` of them), then targets or predicted class ids
+        max_n:int=9, # decode the first `max_n` items
+        full:bool=True, # (fastai's signature)
+    ) -> list: # one tuple per item: inputs as they are, class ids as class names
+        "Per item of `b`: its inputs, and its class ids as names (what `Learner.predict` reads)"
+        b = tuple(b)
+        n = min(max_n, len(b[0]))
+        name = (lambda c: self.vocab[int(c)]) if self.vocab is not None else int
+        return [tuple(t[i] for t in b[:self.n_inp]) + tuple(name(t[i]) for t in b[self.n_inp:]) for i in range(n)]
+
     def _parts(self, b):
         if not isinstance(b, (tuple, list)) or len(b) != 3:
             raise TypeError(f"expected a batch (x, y, idx) from this loader, got {type(b).__name__}"
@@ -188,7 +218,9 @@ class IndexedDL(ShowIndexed, DataLoader):
     def __init__(self, dataset=None, vocab=None, stats=None, **kwargs):
         super().__init__(dataset, **kwargs); self.vocab, self.stats = vocab, stats
     def new(self, dataset=None, cls=None, **kwargs):
-        "A loader like this one, with `kwargs` changed"
+        "A loader like this one, with `kwargs` changed; items that carry no index (`dls.test_dl(items)`) become `TestItems`"
+        if dataset is not None and not getattr(dataset, 'yields_index', False) and not isinstance(dataset, TestItems):
+            dataset = TestItems(dataset)
         return super().new(dataset, cls, **{'vocab': self.vocab, 'stats': self.stats, **kwargs})
 
 # %% ../nbs/01_data.ipynb #c1634948

@@ -5,6 +5,7 @@
 # %% ../nbs/06_fastdata.ipynb #f1a10d4f
 from __future__ import annotations
 import random
+from contextlib import contextmanager
 from numbers import Integral
 import torch
 import torch.nn.functional as F
@@ -12,7 +13,7 @@ from torchvision.transforms import v2
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.torch_core import default_device
-from .data import ImageTensorDataset, ShowIndexed, cifar10_dls, data_fingerprint, digits_dls
+from .data import ImageTensorDataset, IndexedDL, ShowIndexed, TestItems, cifar10_dls, data_fingerprint, digits_dls
 
 # %% auto #0
 __all__ = ['crop_flip', 'DeviceDataset', 'TensorDL', 'fast_dls_from_tensors', 'fast_dls', 'fast_digits_dls', 'fast_cifar10_dls']
@@ -117,6 +118,16 @@ class DeviceDataset:
     def __repr__(self):
         return f"DeviceDataset({len(self)} images {tuple(self.images.shape[1:])} {self.images.dtype} on {self.device})"
 
+    def new_empty(self):
+        "No images, the same kind of them (what fastai's `Learner.export` keeps instead of the data)"
+        stats = None if self.stats is None else tuple(s.flatten().cpu() for s in self.stats)
+        return DeviceDataset(self.images[:0].cpu(), self.labels[:0].cpu(), stats, self.normalize)
+
+    @contextmanager
+    def set_split_idx(self, i):
+        "fastai's `tta` switches datasets to training transforms with this; augmentation here is the loader's (`augment`)"
+        yield
+
 # %% ../nbs/06_fastdata.ipynb #7c84fee0
 def _check_bs(bs):
     if isinstance(bs, bool) or not isinstance(bs, Integral) or bs < 1: raise ValueError(f"bs must be an int >= 1, got {bs!r}")
@@ -137,6 +148,7 @@ class TensorDL(ShowIndexed, DataLoader):
         get_idxs=None, # a function giving one epoch's positions in order (fastai's `get_preds` passes one)
         vocab=None, # class names, for `show_batch` / `show_results`
         stats=None, # (mean, std) the images are normalised with, for showing them; None: the dataset's
+        **kwargs, # fastai `DataLoader` options that mean nothing here (`num_workers`, `pin_memory`, ...), ignored
     ):
         if not isinstance(dataset, DeviceDataset):
             raise TypeError(f"TensorDL reads a DeviceDataset, got {type(dataset).__name__}: wrap the tensors with DeviceDataset(images, labels)")
@@ -189,7 +201,11 @@ class TensorDL(ShowIndexed, DataLoader):
         return next(iter(self))
 
     def new(self, dataset=None, cls=None, **kwargs):
-        "A loader like this one, with `kwargs` changed (it shares the data unless `dataset` is given)"
+        "A loader like this one, with `kwargs` changed (it shares the data unless `dataset` is given); other items (`dls.test_dl`) get an `IndexedDL`"
+        if dataset is not None and not isinstance(dataset, DeviceDataset):   # test items: inputs as this loader yields them
+            kw = dict(bs=self.bs, device=self.device, vocab=self.vocab, stats=self.stats)
+            kw.update({k: v for k, v in kwargs.items() if k not in ('augment', 'pad', 'channels_last', 'get_idxs')})
+            return IndexedDL(TestItems(dataset), **kw)
         kw = dict(dataset=self.dataset if dataset is None else dataset, bs=self.bs, shuffle=self.shuffle,
                   drop_last=self.drop_last, augment=self.augment, pad=self.pad, channels_last=self.channels_last,
                   get_idxs=self._get_idxs, vocab=self.vocab, stats=self.stats)
