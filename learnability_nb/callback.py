@@ -142,9 +142,10 @@ class LearnabilityRecorder(Callback):
         eval_dl=None, # loader for the eval pass; default: `train_eval_dl(dls)` (training set, in order, validation transforms)
         max_ram:int=2**30, # bytes of records kept in RAM; beyond that they move to memory-mapped files
         store=None, # folder for those files (default: a temporary folder, deleted with the recorder or on `reset`)
+        margins:bool=True, # also record the margin (true-label logit minus the largest other; for AUM): 4 more bytes per sample per epoch
     ):
         if mode not in MODES: raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-        self.mode, self.eval_dl, self.max_ram, self.store = mode, eval_dl, max_ram, store
+        self.mode, self.eval_dl, self.max_ram, self.store, self.record_margins = mode, eval_dl, max_ram, store, bool(margins)
         self._auto_eval = self._dls = self._taps = None
         self.reset()
 
@@ -152,13 +153,13 @@ class LearnabilityRecorder(Callback):
         "Forget everything recorded (and delete the temporary folder its records moved to, if any)"
         if getattr(self, '_tmp_cleanup', None) is not None: self._tmp_cleanup()
         self._tmp_cleanup = None
-        self._probs = self._correct = self._counts = None   # `RowStore`s, made when N is known
+        self._probs = self._correct = self._counts = self._margins = None   # `RowStore`s, made when N is known
         self._labels, self.n_samples, self.eval_seconds, self._buf = None, None, 0., None
 
     # --- fit lifecycle ----------------------------------------------------------------------------------------
     # what pickling (`learn.export()`) leaves out: the records (a model file must not grow with N × T), the device
     # buffers, the data and the eval loader
-    _stateattrs = ('_probs', '_correct', '_counts', '_labels', '_buf', '_order', '_taps', '_tap', '_dls', '_auto_eval',
+    _stateattrs = ('_probs', '_correct', '_counts', '_margins', '_labels', '_buf', '_order', '_taps', '_tap', '_dls', '_auto_eval',
                    '_tmp_cleanup', '_idx', 'eval_dl')
 
     def __getstate__(self):
@@ -198,6 +199,7 @@ class LearnabilityRecorder(Callback):
         if self.n_samples is None:
             self.n_samples = n
             self._probs, self._correct = RowStore(n, np.float32), RowStore(n, np.int8)
+            if self.record_margins: self._margins = RowStore(n, np.float32)
         elif n != self.n_samples:
             raise ValueError(f"the training set has {n} samples but this recorder holds records of {self.n_samples}; "
                              "call `reset()` to record another dataset")
@@ -215,9 +217,11 @@ class LearnabilityRecorder(Callback):
     def before_batch(self):
         dl = self.learn.dl
         if reads_index_from_batch(dl):
+            taken = getattr(self.learn, '_sample_idx', None)   # (yb, idx) left by another recorder on this learner
+            if taken is not None and taken[0] is self.learn.yb: self._idx = taken[1]; return
             xs, y, idx = split_index((*self.learn.xb, *self.learn.yb))
             self.learn.xb, self.learn.yb = xs, (y,)
-            self._idx = idx
+            self.learn._sample_idx, self._idx = (self.learn.yb, idx), idx
         elif self.training and self._recording and self.mode == 'online':
             if self._order is None: self._order = LoaderOrder(self._tap.idxs if self._tap else None, dl, self._buf['sum_p'].device)
             self._idx = self._order.take(len(self.learn.yb[0]))
@@ -265,7 +269,7 @@ class LearnabilityRecorder(Callback):
     def _new_buffers(self):
         dev = self._device()
         z = lambda dt: torch.zeros(self.n_samples, dtype=dt, device=dev)
-        return dict(sum_p=z(torch.float32), seen=z(torch.int32), hits=z(torch.int32),
+        return dict(sum_p=z(torch.float32), sum_m=z(torch.float32), seen=z(torch.int32), hits=z(torch.int32),
                     labels=torch.full((self.n_samples,), -1, dtype=torch.int64, device=dev),
                     bad=torch.zeros((), dtype=torch.int64, device=dev))
 
@@ -283,6 +287,10 @@ class LearnabilityRecorder(Callback):
         p_true = logits.softmax(-1).gather(1, y[:, None]).squeeze(1)
         hit = (logits.argmax(-1) == y).int()
         b['sum_p'].index_add_(0, idx, p_true)
+        if self._margins is not None:   # AUM's margin: the true label's logit minus the largest other logit
+            true = logits.gather(1, y[:, None])
+            other = logits.scatter(1, y[:, None], float('-inf')).amax(1)
+            b['sum_m'].index_add_(0, idx, true.squeeze(1) - other)
         b['seen'].index_add_(0, idx, torch.ones_like(hit))
         b['hits'].index_add_(0, idx, hit)
         b['labels'][idx] = y
@@ -319,8 +327,9 @@ class LearnabilityRecorder(Callback):
         seen = b['seen']
         probs = torch.where(seen > 0, b['sum_p'] / seen.clamp(min=1), torch.full_like(b['sum_p'], float('nan')))
         correct = torch.where(seen > 0, b['hits'].clamp(max=127), NOT_OBSERVED).to(torch.int8)
+        margins = torch.where(seen > 0, b['sum_m'] / seen.clamp(min=1), torch.full_like(b['sum_m'], float('nan')))
         multi, bad, counts = (seen > 1).any(), b['bad'], seen.clamp(max=255).to(torch.uint8)
-        probs, correct, labels, multi, bad, counts = to_device((probs, correct, b['labels'], multi, bad, counts), 'cpu')
+        probs, correct, labels, multi, bad, counts, margins = to_device((probs, correct, b['labels'], multi, bad, counts, margins), 'cpu')
         if int(bad): raise IndexError(f"sample index out of range: {int(bad)} indices this epoch were outside the training "
                                       f"set of {self.n_samples} samples (valid: 0 to {self.n_samples - 1}); nothing was recorded for it")
         if bool(multi) and self._counts is None:  # first time a sample is seen twice in an epoch: keep counts from now on
@@ -328,19 +337,20 @@ class LearnabilityRecorder(Callback):
             for p in self._probs.array(): self._counts.append(~np.isnan(p))
         if self._counts is not None: self._counts.append(counts.numpy())
         self._probs.append(probs.numpy()); self._correct.append(correct.numpy())
+        if self._margins is not None: self._margins.append(margins.numpy())
         labels = labels.numpy()
         self._labels = labels if self._labels is None else np.where(labels >= 0, labels, self._labels)
         self._maybe_spill()
 
     def _maybe_spill(self):
         "Move the records to memory-mapped files once they outgrow `max_ram`"
-        stores = [s for s in (self._probs, self._correct, self._counts) if s is not None]
-        if self._probs.path is not None or sum(s.nbytes for s in stores) <= self.max_ram: return
+        stores = {ext: s for ext, s in (('f32', self._probs), ('i8', self._correct), ('u8', self._counts), ('m32', self._margins)) if s is not None}
+        if self._probs.path is not None or sum(s.nbytes for s in stores.values()) <= self.max_ram: return
         if self.store is not None: folder = Path(self.store)
         else:  # ours alone: deleted when the recorder is reset or garbage collected (open memory maps stay readable)
             folder = Path(tempfile.mkdtemp(prefix='learnability_'))
             self._tmp_cleanup = weakref.finalize(self, shutil.rmtree, folder, True)
-        for s, ext in zip(stores, ('f32', 'i8', 'u8')): s.spill(folder/f'records_{id(self):x}.{ext}')
+        for ext, s in stores.items(): s.spill(folder/f'records_{id(self):x}.{ext}')
 
     # --- results ---------------------------------------------------------------------------------------------
     def _array(self, store, dtype):
@@ -355,6 +365,11 @@ class LearnabilityRecorder(Callback):
     def correct(self) -> np.ndarray:
         "(T, N) int8: hits per epoch and sample (0 or 1; more if seen twice); `NOT_OBSERVED` (-1) = not observed"
         return self._array(self._correct, np.int8)
+
+    @property
+    def margins(self) -> np.ndarray|None:
+        "(T, N) float32: true-label logit minus the largest other logit per epoch and sample (NaN = not observed); None if not recorded"
+        return None if not self.record_margins else self._array(self._margins, np.float32)
 
     @property
     def counts(self) -> np.ndarray:
@@ -397,7 +412,7 @@ def records(self:LearnabilityRecorder, **meta) -> Records:
                 fingerprint=None if dls is None else dls_fingerprint(dls),
                 dataset=None if dls is None else dls.__dict__.get('dataset_name'),
                 version=learnability_nb.__version__, eval_seconds=round(self.eval_seconds, 3))
-    return Records(self.probs, self.correct, self.labels, {**info, **meta}, self._stored_counts())
+    return Records(self.probs, self.correct, self.labels, {**info, **meta}, self._stored_counts(), self.margins)
 
 @patch
 def save(self:LearnabilityRecorder,

@@ -52,9 +52,10 @@ class RowStore:
 
 # %% ../nbs/02a_records.ipynb #31365013
 class Records:
-    "The records of one run (model × seed): `probs` (T, N), `correct` (T, N), `labels` (N,), `meta` dict"
+    "The records of one run (model × seed): `probs` (T, N), `correct` (T, N), `labels` (N,), `meta` dict, and `margins` (T, N) if recorded"
     def __init__(self, probs, correct, labels, meta=None,
-                 counts=None): # times seen per epoch; None: once wherever observed
+                 counts=None, # times seen per epoch; None: once wherever observed
+                 margins=None): # logit of the true label minus the largest other logit, per epoch; None: not recorded
         self.probs, self.correct, self.labels = np.asarray(probs, np.float32), np.asarray(correct, np.int8), np.asarray(labels, np.int64)
         self.stored_counts, self.meta = (None if counts is None else np.asarray(counts, np.uint8)), dict(meta or {})
         check_records(self.probs, self.correct)
@@ -62,6 +63,11 @@ class Records:
         if self.labels.shape != (N,): raise ValueError(f"labels has shape {self.labels.shape}, expected ({N},) to match probs {self.probs.shape}")
         if self.stored_counts is not None and self.stored_counts.shape != (T, N):
             raise ValueError(f"counts has shape {self.stored_counts.shape}, expected {(T, N)}")
+        self.margins = None if margins is None else np.asarray(margins, np.float32)
+        if self.margins is not None:
+            if self.margins.shape != (T, N): raise ValueError(f"margins has shape {self.margins.shape}, expected {(T, N)} to match probs")
+            if (np.isnan(self.margins) != np.isnan(self.probs)).any():
+                raise ValueError("margins and probs disagree on which samples were observed (NaN)")
     @property
     def counts(self):
         "(T, N) times each sample was seen per epoch"
@@ -85,6 +91,7 @@ def save_records(
     arrays = dict(probs=records.probs, correct=records.correct, labels=records.labels,
                   meta=np.array(json.dumps(records.meta, sort_keys=True)))
     if records.stored_counts is not None: arrays['counts'] = records.stored_counts
+    if records.margins is not None: arrays['margins'] = records.margins
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -111,7 +118,7 @@ def load_records(
     if missing: raise ValueError(f"corrupt records file {path}: missing {sorted(missing)}")
     try: meta = json.loads(str(arrays['meta']))
     except ValueError as e: raise ValueError(f"corrupt records file {path}: unreadable metadata ({e})") from e
-    try: rec = Records(arrays['probs'], arrays['correct'], arrays['labels'], meta, arrays.get('counts'))
+    try: rec = Records(arrays['probs'], arrays['correct'], arrays['labels'], meta, arrays.get('counts'), arrays.get('margins'))
     except (ValueError, TypeError) as e: raise ValueError(f"inconsistent records file {path}: {e}") from e
     for key, val in (('n_epochs', rec.n_epochs), ('n_samples', rec.n_samples)):
         if key in meta and meta[key] != val: raise ValueError(f"records file {path}: metadata says {key}={meta[key]} but the arrays hold {val}")
