@@ -11,8 +11,9 @@ import pandas as pd
 from scipy import stats
 
 # %% auto #0
-__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'learnability', 'hit_rate', 'check_records', 'learnability_rank',
-           'sample_scores', 'correlation_table', 'table1', 'table1_markdown']
+__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'learnability', 'hit_rate', 'check_records', 'learnability_rank',
+           'sample_scores', 'correlation_table', 'table1', 'table1_markdown', 'spearman_brown', 'bootstrap_draws',
+           'seed_table1', 'table1_ci', 'reliability_lines', 'epoch_convergence', 'seed_convergence']
 
 # %% ../nbs/00_core.ipynb #700fbf2f
 def _as_records(a, name:str, kind:str='float') -> np.ndarray:
@@ -198,3 +199,286 @@ PAPER_TABLE1 = pd.DataFrame([
     dict(model_a='VGG-16', model_b='MobileNet', learnability_r=0.713, rank_r=0.792),
     dict(model_a='ResNet-20', model_b='MobileNet', learnability_r=0.774, rank_r=0.782),
 ]) # Table 1 of Lee et al. (2019): Pearson r of learnability, and of ranks
+
+# %% ../nbs/00_core.ipynb #69515858
+def _check_seed_scores(seed_scores:dict) -> dict:
+    "Each model's per-seed learnability as a float (K, N) array; raise a clear error for anything else"
+    if not isinstance(seed_scores, dict): raise TypeError(f"seed_scores must be a dict of model name -> (K, N) per-seed learnability, got {type(seed_scores).__name__}")
+    if not seed_scores: raise ValueError("seed_scores is empty: give at least one model")
+    arrs = {}
+    for name, s in seed_scores.items():
+        a = np.asarray(s)
+        if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"seed_scores[{name!r}] must hold numbers, got dtype {a.dtype}")
+        if a.ndim == 1: a = a[None]
+        if a.ndim != 2 or not a.size: raise ValueError(f"seed_scores[{name!r}] must be shaped (K seeds, N samples), got shape {np.shape(s)}")
+        if not np.isfinite(a).all(): raise ValueError(f"seed_scores[{name!r}] has {int((~np.isfinite(a)).sum())} NaN/inf value(s)")
+        arrs[name] = a.astype(np.float64)
+    lens = {n: a.shape[1] for n, a in arrs.items()}
+    if len(set(lens.values())) != 1: raise ValueError(f"all models must score the same samples; sample counts differ: {lens}")
+    if next(iter(lens.values())) < 3: raise ValueError("need at least 3 samples to correlate")
+    return arrs
+
+def spearman_brown(
+    rho, # correlation between two single runs (seeds) of a model, scalar or array
+    k, # number of runs averaged
+):
+    "Spearman–Brown: reliability of the mean of `k` runs whose pairwise correlation is `rho`, kρ / (1 + (k−1)ρ)"
+    rho = np.asarray(rho, dtype=np.float64)
+    with np.errstate(invalid='ignore', divide='ignore'): return k * rho / (1 + (k - 1) * rho)
+
+# %% ../nbs/00_core.ipynb #adf20959
+def _draw_seeds(rng, b:int, k:int) -> np.ndarray:
+    "`b` draws of `k` seed indices with replacement, redrawn until at least two distinct seeds (when k > 1)"
+    idx = rng.integers(0, k, (b, k))
+    while k > 1 and (bad := np.flatnonzero((idx == idx[:, :1]).all(1))).size: idx[bad] = rng.integers(0, k, (bad.size, k))
+    return idx
+
+def bootstrap_draws(
+    n_samples:int, # N, samples per model
+    n_seeds:dict, # model name -> K, seeds of that model
+    n_boot:int=1000, # resamples
+    seed:int=0, # seed of the bootstrap's generator
+    chunk:int|None=None, # resamples per batch; default: about 4M sample indices per batch
+):
+    "Yield batches of two-level bootstrap draws: (sample indices (b, N), {model: seed indices (b, K), two distinct seeds at least})"
+    rng = np.random.default_rng(seed)
+    chunk = chunk or max(1, (1 << 22) // n_samples)
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        yield rng.integers(0, n_samples, (b, n_samples)), {m: _draw_seeds(rng, b, k) for m, k in n_seeds.items()}
+
+def _rank_order(values:np.ndarray) -> tuple:
+    "Descending order of `values` (N,) and, in that order, where each group of ties ends"
+    order = np.argsort(-values)
+    v = values[order]
+    last = np.ones(len(v), dtype=bool); last[:-1] = v[:-1] != v[1:]
+    return order, last
+
+def _weighted_ranks(weights:np.ndarray, order:np.ndarray, last:np.ndarray) -> np.ndarray:
+    "Eq. 2 in resamples (rows of `weights`, (b, N)) of one set of values sorted by `_rank_order`: rank_i = total weight of samples j with value_j ≥ value_i"
+    cw = weights[:, order].cumsum(1)
+    if not last.all():   # ties share the larger rank: the cumulative weight at the end of their group
+        cw = np.minimum.accumulate(np.where(last, cw, np.inf)[:, ::-1], axis=1)[:, ::-1]
+    out = np.empty_like(cw); out[:, order] = cw
+    return out
+
+def _wcentre(x:np.ndarray, w:np.ndarray) -> tuple:
+    "Rows of `x` (b, N) centred on their mean under sample weights `w` (rows summing to 1), and their weighted variance"
+    x = x - (w * x).sum(1, keepdims=True)
+    return x, (w * x * x).sum(1)
+
+def _wcorr(x:tuple, y:tuple, w:np.ndarray) -> np.ndarray:
+    "Pearson r per row of two `_wcentre` results under sample weights `w`"
+    with np.errstate(invalid='ignore', divide='ignore'): return (w * x[0] * y[0]).sum(1) / np.sqrt(x[1] * y[1])
+
+def _pair_weights(c:np.ndarray) -> np.ndarray:
+    "Weights c_i c_j of pairs of distinct seeds, from seed counts `c` (b, K): (b, K, K), zero on the diagonal"
+    pw = c[:, :, None] * c[:, None, :]
+    idx = np.arange(c.shape[1]); pw[:, idx, idx] = 0
+    return pw
+
+def _resampled_ranks(seeds:np.ndarray, counts:np.ndarray, weights:np.ndarray, cache:dict) -> np.ndarray:
+    "Ranks (b, N) of the mean of the drawn seeds (`counts` (b, K)) in each resample; one sort per distinct draw of seeds, kept in `cache`"
+    out = np.empty_like(weights)
+    draws, which = np.unique(counts, axis=0, return_inverse=True)   # K = 5 seeds: at most 126 distinct draws
+    for u, c in enumerate(draws):
+        key = tuple(c)
+        if key not in cache: cache[key] = _rank_order(c @ seeds / len(seeds))
+        rows = np.flatnonzero(which.ravel() == u)
+        out[rows] = _weighted_ranks(weights[rows], *cache[key])
+    return out
+
+# %% ../nbs/00_core.ipynb #7eb94efd
+def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, seed_idx:dict, cache:dict|None=None) -> dict:
+    "Statistics of one batch of resamples, vectorised: learnability r, rank r, seed r, reliability per resample"
+    cache = {} if cache is None else cache
+    names = list(arrs)
+    S = np.concatenate([arrs[m] for m in names])   # (Q, N): every seed of every model, centred
+    S = S - S.mean(1, keepdims=True)
+    sl, q = {}, 0
+    for m in names: sl[m] = slice(q, q + len(arrs[m])); q += len(arrs[m])
+    b, N = sample_idx.shape
+    w = np.bincount((sample_idx + N * np.arange(b)[:, None]).ravel(), minlength=b * N).reshape(b, N) / N
+    iu, ju = np.triu_indices(q)
+    mean, second = w @ S.T, w @ (S[iu] * S[ju]).T   # one matrix product gives every covariance of every resample
+    cov = np.empty((b, q, q))
+    cov[:, iu, ju] = cov[:, ju, iu] = second - mean[:, iu] * mean[:, ju]
+    out, var_k, counts = {}, {}, {}
+    for m in names:
+        K = len(arrs[m])
+        c = counts[m] = (seed_idx[m][:, :, None] == np.arange(K)).sum(1).astype(np.float64)   # (b, K) times each seed is drawn
+        C = cov[:, sl[m], sl[m]]
+        d = np.diagonal(C, axis1=1, axis2=2)
+        v_mean = (c * d).sum(1) / K   # mean variance of one seed
+        pw = _pair_weights(c); den = pw.sum((1, 2))
+        with np.errstate(invalid='ignore', divide='ignore'):
+            c_mean = (pw * C).sum((1, 2)) / den   # mean covariance of two distinct seeds
+            seed_r = (pw * C / np.sqrt(d[:, :, None] * d[:, None, :])).sum((1, 2)) / den
+        # variance of the mean of K distinct seeds: drawing a seed twice must not count as two independent ones
+        var_k[m] = v_mean if K == 1 else v_mean / K + (K - 1) / K * c_mean
+        out[f'seed_r/{m}'] = seed_r if K > 1 else np.full(b, np.nan)
+        out[f'reliability/{m}'] = spearman_brown(out[f'seed_r/{m}'], K)
+    ranks = {m: _wcentre(_resampled_ranks(arrs[m], counts[m], w * N, cache.setdefault(m, {})), w) for m in names}
+    for a, bb in combinations(names, 2):
+        cross = np.einsum('bi,bij,bj->b', counts[a], cov[:, sl[a], sl[bb]], counts[bb]) / (len(arrs[a]) * len(arrs[bb]))
+        with np.errstate(invalid='ignore', divide='ignore'):
+            r = cross / np.sqrt(var_k[a] * var_k[bb])
+            rel = out[f'reliability/{a}'] * out[f'reliability/{bb}']
+            out[f'disattenuated_r/{a}/{bb}'] = np.where(rel > 0, r / np.sqrt(np.where(rel > 0, rel, 1)), np.nan)
+        out[f'learnability_r/{a}/{bb}'] = r
+        out[f'rank_r/{a}/{bb}'] = _wcorr(ranks[a], ranks[bb], w)
+    return out
+
+def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None) -> dict:
+    "Every statistic of `_bootstrap_chunk` for `n_boot` two-level resamples: name -> (n_boot,) array"
+    n_seeds, N = {m: len(a) for m, a in arrs.items()}, next(iter(arrs.values())).shape[1]
+    cache = {}   # sorted order of each distinct draw of seeds, shared by all batches
+    parts = [_bootstrap_chunk(arrs, si, ki, cache) for si, ki in bootstrap_draws(N, n_seeds, n_boot, seed, chunk)]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+def _point_stats(arrs:dict) -> dict:
+    "The statistics of `_bootstrap_chunk` on the data itself: every sample and every seed once"
+    N = next(iter(arrs.values())).shape[1]
+    return {k: v[0] for k, v in _bootstrap_chunk(arrs, np.arange(N)[None], {m: np.arange(len(a))[None] for m, a in arrs.items()}).items()}
+
+# %% ../nbs/00_core.ipynb #222ace04
+ONE_SEED = 'n/a (one seed)' # what a reliability (and a disattenuated r) reads with a single seed
+
+def _constant(a:np.ndarray) -> bool: return bool(np.ptp(a) <= 1e-12 * max(1., np.abs(a).max()))
+
+def seed_table1(
+    seed_scores:dict, # model name -> (K, N) learnability of each seed (run) separately, same samples in the same order
+    n_boot:int=1000, # bootstrap resamples
+    ci:float=0.95, # coverage of the intervals
+    seed:int=0, # seed of the bootstrap
+    chunk:int|None=None, # resamples per vectorised batch (memory ~ 10 × chunk × N floats)
+) -> tuple: # (pairs DataFrame: one row per pair of models, models DataFrame: one row per model)
+    "Table 1 with two-level bootstrap intervals (seeds within each model, and samples), seed-to-seed r, reliability and disattenuated r"
+    arrs = _check_seed_scores(seed_scores)
+    if not 0 < ci < 1: raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 10: raise ValueError(f"n_boot must be an integer >= 10, got {n_boot!r}")
+    flat = {m: a.mean(0) for m, a in arrs.items()}   # each model's learnability: the mean over its seeds
+    constant = [m for m, a in flat.items() if _constant(a)]
+    notes = {m: f"{m}: learnability is the same for every sample (zero variance), so it correlates with nothing" for m in constant}
+    for m, a in arrs.items():
+        if m not in constant and any(_constant(s) for s in a): notes[m] = f"{m}: a seed's learnability is the same for every sample: no seed-to-seed r"
+    live = {m: a for m, a in arrs.items() if m not in constant}
+    point = _point_stats(live) if live else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)   # NaN where a resample drew one seed only: left out below
+        boot = _bootstrap_stats(live, n_boot, seed, chunk) if len(live) > 1 or any(len(a) > 1 for a in live.values()) else {}
+    lo, hi = (1 - ci) / 2, 1 - (1 - ci) / 2
+    def interval(key, shift=False):
+        if key not in boot or np.isnan(point[key]): return np.nan, np.nan
+        v = boot[key][np.isfinite(boot[key])]
+        if len(v) < 10: return np.nan, np.nan
+        q = np.quantile(v, [lo, hi])
+        # ranks of a mean over seeds drawn with repeats carry more seed noise than the K-seed mean: the bootstrap's
+        # values sit below the estimate; take its spread around the estimate (the bias-corrected percentile interval)
+        return tuple(q - (v.mean() - point[key]) if shift else q)
+    models = []
+    for m, a in arrs.items():
+        K = len(a)
+        sr = np.nan if m not in live or K < 2 else point[f'seed_r/{m}']
+        models.append(dict(model=m, n_seeds=K, seed_r=sr, seed_r_ci_low=interval(f'seed_r/{m}')[0], seed_r_ci_high=interval(f'seed_r/{m}')[1],
+                           reliability=spearman_brown(sr, K) if K > 1 else np.nan,
+                           reliability_ci_low=interval(f'reliability/{m}')[0], reliability_ci_high=interval(f'reliability/{m}')[1],
+                           note=notes.get(m, ONE_SEED if K < 2 else '')))
+    models = pd.DataFrame(models).astype({'reliability': float})
+    rel = models.set_index('model').reliability
+    pairs = []
+    for a, b in combinations(arrs, 2):
+        key = f'{a}/{b}'
+        if a in constant or b in constant:
+            pairs.append(dict(model_a=a, model_b=b, note='; '.join(notes[m] for m in (a, b) if m in constant))); continue
+        lr, rr, dr = point[f'learnability_r/{key}'], point[f'rank_r/{key}'], point[f'disattenuated_r/{key}']
+        note = ' and '.join(f'{m} has one seed' for m in (a, b) if len(arrs[m]) < 2)
+        pairs.append(dict(model_a=a, model_b=b, learnability_r=lr, **dict(zip(['learnability_ci_low', 'learnability_ci_high'], interval(f'learnability_r/{key}'))),
+                          rank_r=rr, **dict(zip(['rank_ci_low', 'rank_ci_high'], interval(f'rank_r/{key}', shift=True))),
+                          reliability_a=rel[a], reliability_b=rel[b], disattenuated_r=dr,
+                          **dict(zip(['disattenuated_ci_low', 'disattenuated_ci_high'], interval(f'disattenuated_r/{key}'))),
+                          n_seeds_a=len(arrs[a]), n_seeds_b=len(arrs[b]),
+                          note=(note + ': its seed noise is not in the intervals; no reliability') if note else ''))
+    cols = ['model_a', 'model_b', 'learnability_r', 'learnability_ci_low', 'learnability_ci_high', 'rank_r', 'rank_ci_low', 'rank_ci_high',
+            'reliability_a', 'reliability_b', 'disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high', 'n_seeds_a', 'n_seeds_b', 'note']
+    pairs = pd.DataFrame(pairs).reindex(columns=cols)
+    pairs['note'] = pairs['note'].fillna('')
+    pairs.attrs.update(n_boot=int(n_boot), ci=ci, seed=seed)
+    return pairs, models
+
+# %% ../nbs/00_core.ipynb #41e53ded
+def _fmt_ci(value, low, high, digits:int=2) -> str:
+    "`0.69 [0.60, 0.77]`; the value alone when there is no interval; `n/a` when there is no value"
+    if value is None or pd.isna(value): return 'n/a'
+    if pd.isna(low) or pd.isna(high): return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+def table1_ci(
+    pairs:pd.DataFrame, # first output of `seed_table1`
+    what:str='learnability', # 'learnability', 'rank' or 'disattenuated'
+    digits:int=2, # decimals shown
+) -> pd.DataFrame: # upper triangle in the paper's layout, cells `0.69 [0.60, 0.77]`
+    "Table 1 with intervals: one statistic of `seed_table1` per cell, in the paper's layout"
+    cols = dict(learnability=('learnability_r', 'learnability_ci_low', 'learnability_ci_high'),
+                rank=('rank_r', 'rank_ci_low', 'rank_ci_high'),
+                disattenuated=('disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high'))
+    if what not in cols: raise ValueError(f"what must be one of {', '.join(cols)}, got {what!r}")
+    models = list(dict.fromkeys([*pairs.model_a, *pairs.model_b]))
+    out = pd.DataFrame('', index=models[:-1], columns=models[1:])
+    for _, r in pairs.iterrows():
+        i, j = sorted([models.index(r.model_a), models.index(r.model_b)])
+        one_seed = what == 'disattenuated' and (r.get('n_seeds_a', 2) < 2 or r.get('n_seeds_b', 2) < 2)
+        out.loc[models[i], models[j]] = ONE_SEED if one_seed else _fmt_ci(*(r[c] for c in cols[what]), digits=digits)
+    return out
+
+def reliability_lines(
+    models:pd.DataFrame, # second output of `seed_table1`
+    digits:int=2, # decimals shown
+) -> list: # one line of text per model
+    "Per model: its seed-to-seed r and the reliability of its K-seed mean, with intervals, or why there are none"
+    lines = []
+    for r in models.itertuples():
+        if r.n_seeds < 2: lines.append(f"{r.model}: 1 seed, seed-to-seed r and reliability {ONE_SEED}"); continue
+        if pd.isna(r.seed_r): lines.append(f"{r.model}: {r.n_seeds} seeds, {r.note or 'no seed-to-seed r'}"); continue
+        lines.append(f"{r.model}: {r.n_seeds} seeds, seed-to-seed r {_fmt_ci(r.seed_r, r.seed_r_ci_low, r.seed_r_ci_high, digits)}, "
+                     f"reliability of the {r.n_seeds}-seed mean {_fmt_ci(r.reliability, r.reliability_ci_low, r.reliability_ci_high, digits)}")
+    return lines
+
+# %% ../nbs/00_core.ipynb #eb1e6872
+def epoch_convergence(
+    probs:dict, # model name -> (T, N) or (R, T, N) probability of the true label; NaN = not observed
+) -> pd.DataFrame: # columns model, t, r: Pearson r of L over the first t epochs with L over all T
+    "How far learnability is from its final value after t of T epochs: r(L over epochs 1..t, L over 1..T), per model"
+    rows = []
+    for m, p in probs.items():
+        p = _as_records(p, f'probs[{m!r}]').astype(np.float64)
+        total = np.nancumsum(p, 1).sum(0)   # (T, N): summed over runs and the first t epochs
+        n_obs = np.cumsum(~np.isnan(p), 1).sum(0)
+        with np.errstate(invalid='ignore', divide='ignore'): L_t = total / n_obs
+        final = L_t[-1]
+        if _constant(final[np.isfinite(final)]): raise ValueError(f"{m}: learnability is the same for every sample (zero variance): nothing to correlate")
+        seen = np.isfinite(L_t).all(0)
+        x = L_t[:, seen] - L_t[:, seen].mean(1, keepdims=True); y = x[-1]
+        with np.errstate(invalid='ignore', divide='ignore'): r = (x * y).sum(1) / np.sqrt((x * x).sum(1) * (y * y).sum())
+        rows += [dict(model=m, t=t, r=v) for t, v in enumerate(r, 1)]
+    return pd.DataFrame(rows)
+
+def seed_convergence(
+    seed_scores:dict, # model name -> (K, N) learnability of each seed
+    n_subsets:int=5, # subsets of k seeds per k (all of them when there are fewer)
+    n_boot:int=200, # bootstrap resamples per subset
+    seed:int=0, # seed of the subset choice and the bootstrap
+) -> pd.DataFrame: # one row per k, subset and pair: seed_table1's columns plus k and subset
+    "Table 1 from k = 1 … K seeds per model (subsets of the seeds), with intervals: how values and intervals move with k"
+    arrs = _check_seed_scores(seed_scores)
+    K = min(len(a) for a in arrs.values())
+    rng, rows = np.random.default_rng(seed), []
+    for k in range(1, K + 1):
+        choices = {m: list(combinations(range(len(a)), k)) for m, a in arrs.items()}
+        n = min(n_subsets, max(len(c) for c in choices.values()))
+        picks = {m: [c[i] for i in rng.permutation(len(c))[:n]] if len(c) >= n else [c[i % len(c)] for i in range(n)]
+                 for m, c in choices.items()}
+        for j in range(n):
+            pairs, _ = seed_table1({m: a[list(picks[m][j])] for m, a in arrs.items()}, n_boot=n_boot, seed=seed + j)
+            rows.append(pairs.assign(k=k, subset=j))
+    return pd.concat(rows, ignore_index=True)
