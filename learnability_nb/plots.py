@@ -13,7 +13,7 @@ from .core import learnability, learnability_rank, correlation_table, PAPER_TABL
 
 # %% auto #0
 __all__ = ['plot_learnability_hist2d', 'plot_rank_hist2d', 'plot_extremes', 'correlation_matrix', 'plot_table1', 'figure1',
-           'plot_trajectories']
+           'plot_trajectories', 'plot_epoch_convergence', 'plot_seed_convergence', 'plot_convergence']
 
 # %% ../nbs/05_plots.ipynb #b4836d7f
 def _pair(scores_a, scores_b, name_a, name_b) -> tuple:
@@ -258,3 +258,53 @@ def plot_trajectories(
            title='Probability of the true label (gaps: not observed)')
     ax.legend(fontsize=8)
     return ax
+
+# %% ../nbs/05_plots.ipynb #91dc6253
+def plot_epoch_convergence(
+    conv:pd.DataFrame, # output of `core.epoch_convergence`: columns model, t, r
+    ax=None, # Axes to draw on; default: a new 5×3.5 inch figure
+) -> plt.Axes:
+    "r(L over epochs 1..t, L over all T) against t, one line per model"
+    need = {'model', 't', 'r'}
+    if not isinstance(conv, pd.DataFrame) or not need <= set(conv.columns): raise ValueError(f"conv must be a DataFrame with columns {sorted(need)} (epoch_convergence)")
+    if ax is None: _, ax = plt.subplots(figsize=(5, 3.5))
+    sns.lineplot(conv, x='t', y='r', hue='model', marker='o', markersize=4, ax=ax)
+    ax.set(xlabel='first t epochs', ylabel='Pearson r with L over all T', title='Learnability after t epochs vs after all')
+    return ax
+
+# %% ../nbs/05_plots.ipynb #6c12ad02
+def plot_seed_convergence(
+    conv:pd.DataFrame, # output of `core.seed_convergence`
+    what:str='learnability', # 'learnability' or 'rank'
+    ax=None, # Axes to draw on; default: a new 5×3.5 inch figure
+) -> plt.Axes:
+    "Each pair's Table 1 value against the number of seeds k, one point per subset of seeds, with its interval"
+    if what not in ('learnability', 'rank'): raise ValueError(f"what must be 'learnability' or 'rank', got {what!r}")
+    cols = [f'{what}_r', f'{what}_ci_low', f'{what}_ci_high', 'k', 'model_a', 'model_b']
+    if not isinstance(conv, pd.DataFrame) or not set(cols) <= set(conv.columns): raise ValueError(f"conv must be a DataFrame with columns {cols} (seed_convergence)")
+    if ax is None: _, ax = plt.subplots(figsize=(5, 3.5))
+    conv = conv.assign(pair=conv.model_a + ' / ' + conv.model_b)
+    pairs = list(dict.fromkeys(conv.pair))
+    for i, (pair, color) in enumerate(zip(pairs, sns.color_palette(n_colors=len(pairs)))):
+        d = conv[conv.pair == pair]
+        x = d.k + (i - (len(pairs) - 1) / 2) * 0.08 + np.linspace(-0.02, 0.02, len(d)) * (d.groupby('k').k.transform('size') > 1)
+        y, lo, hi = d[f'{what}_r'], d[f'{what}_ci_low'], d[f'{what}_ci_high']
+        ax.errorbar(x, y, yerr=np.array([y - lo, hi - y]).clip(0), fmt='o', ms=3, lw=0.8, color=color, alpha=0.7)
+        means = d.groupby('k')[f'{what}_r'].mean()
+        ax.plot(means.index, means.values, color=color, lw=1.5, label=pair)
+    ax.set(xlabel='seeds per model (k)', ylabel=f'Pearson r of {what}', xticks=sorted(conv.k.unique()),
+           title=f'Table 1 ({what} r) from k seeds, with 95% intervals')
+    ax.legend(fontsize=8)
+    return ax
+
+# %% ../nbs/05_plots.ipynb #1163c9f5
+def plot_convergence(
+    epoch_conv:pd.DataFrame, # output of `core.epoch_convergence`
+    seed_conv:pd.DataFrame|None=None, # output of `core.seed_convergence`; None: the epoch panel only
+) -> plt.Figure:
+    "Convergence in epochs (left) and in seeds (right), side by side"
+    fig, axs = plt.subplots(1, 1 + (seed_conv is not None), figsize=(5.2 * (1 + (seed_conv is not None)), 3.8), squeeze=False)
+    plot_epoch_convergence(epoch_conv, ax=axs[0, 0])
+    if seed_conv is not None: plot_seed_convergence(seed_conv, ax=axs[0, 1])
+    fig.tight_layout()
+    return fig
