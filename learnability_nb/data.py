@@ -357,10 +357,27 @@ _CIFAR_HOWTO = ("Download it with cifar10_dls(path, download=True) on a machine 
 
 def _cifar_root(path): return Path(path).expanduser() if path is not None else fastai_path("data") / "cifar10"
 
+# all that a CIFAR-10 batch file may ask pickle to build: numpy arrays (by numpy's own reconstruction functions, as
+# pickled by numpy 1 and 2) and Python 3's way of pickling bytes at protocol 2; dicts, lists, ints and bytes need none
+_CIFAR_GLOBALS = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
+                  *((m, f) for m in ('numpy.core.multiarray', 'numpy._core.multiarray') for f in ('_reconstruct', 'scalar')),
+                  *((m, '_frombuffer') for m in ('numpy.core.numeric', 'numpy._core.numeric'))}
+
+class _BatchUnpickler(pickle.Unpickler):
+    "An unpickler that builds only what a CIFAR-10 batch holds: reading a file never runs code it carries"
+    def find_class(self, module, name):
+        if (module, name) in _CIFAR_GLOBALS: return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it asks to load {module}.{name}, which a CIFAR-10 batch never holds (refused: "
+                                     "unpickling it could run code)")
+
 def _unpickle(fn):
     # a truncated or corrupt pickle can fail in many ways (EOFError, UnpicklingError, ValueError, ...)
     try:
-        with open(fn, "rb") as f: d = pickle.load(f, encoding="latin1")
+        with open(fn, "rb") as f: d = _BatchUnpickler(f, encoding="latin1").load()
+    except pickle.UnpicklingError as e:
+        if 'refused' in str(e): raise ValueError(f"{fn} is not a CIFAR-10 batch: {e}. {_CIFAR_HOWTO}") from None
+        raise ValueError(f"could not read {fn} ({type(e).__name__}: {e}): the CIFAR-10 archive looks truncated or corrupt. "
+                         f"Delete {fn.parent} and get it again. {_CIFAR_HOWTO}") from None
     except Exception as e:
         raise ValueError(f"could not read {fn} ({type(e).__name__}: {e}): the CIFAR-10 archive looks truncated or corrupt. "
                          f"Delete {fn.parent} and get it again. {_CIFAR_HOWTO}") from None
