@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #89eb9801
 from __future__ import annotations
-import copy, hashlib, operator, os, pickle, random
+import copy, hashlib, operator, os, pickle, random, warnings
 from contextlib import contextmanager
 from numbers import Integral
 from pathlib import Path
@@ -13,7 +13,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader as TorchDataLoader, Subset, TensorDataset
+from PIL import Image
 from torchvision.datasets import CIFAR10, ImageFolder
+from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
 from torchvision.datasets.utils import check_integrity, download_and_extract_archive
 from torchvision.transforms import v2
 from sklearn.datasets import load_digits
@@ -443,6 +445,15 @@ def cifar10_dls(
                              vocab=data["classes"], stats=tuple(torch.tensor(s) for s in cifar_stats), fingerprint=fp)
 
 # %% ../nbs/01_data.ipynb #a872f8fe
+def _bad_images(files) -> list:
+    "The files among `files` that PIL cannot read as an image (`verify` checks a file without decoding it)"
+    bad = []
+    for f in files:
+        try:
+            with Image.open(f) as im: im.verify()
+        except Exception: bad.append(f)
+    return bad
+
 def image_folder_dls(
     path, # folder with one subfolder of images per class
     size:int=32, # images are resized to size×size
@@ -453,14 +464,25 @@ def image_folder_dls(
     stats=imagenet_stats, # (mean, std) per channel to normalise with
     device=None, # where batches go; None: fastai's `default_device()`
     num_workers:int=0, # worker processes per loader
+    skip_bad_images:bool=False, # leave out files that are not readable images (and say how many) instead of refusing the folder
 ) -> DataLoaders:
-    "A torchvision `ImageFolder` (path/class/image) split by `seed`"
+    "A torchvision `ImageFolder` (path/class/image) split by `seed`; every file is checked to be a readable image first"
     path = Path(path).expanduser()
     if not path.is_dir(): raise FileNotFoundError(f"image folder {path} does not exist: expected {path}/<class name>/<images>")
     tfm = [v2.ToImage(), v2.Resize((size, size), antialias=True), v2.ToDtype(torch.float32, scale=True), v2.Normalize(*stats)]
     try: ds = ImageFolder(str(path), transform=v2.Compose(tfm))
     except FileNotFoundError as e:
         raise FileNotFoundError(f"{path} has no class subfolders with images: expected {path}/<class name>/<images> ({e})") from None
+    bad = _bad_images([f for f, _ in ds.samples])
+    if bad and not skip_bad_images:
+        names = ', '.join(os.path.relpath(f, path) for f in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else '')
+        raise ValueError(f"{len(bad)} file(s) in {path} are not readable images: {names}. Remove them, or leave them out "
+                         "with skip_bad_images=True (learnability_run --skip_bad_images)")
+    if bad:
+        left_out = set(bad)
+        ds = ImageFolder(str(path), transform=v2.Compose(tfm),
+                         is_valid_file=lambda f: has_file_allowed_extension(f, IMG_EXTENSIONS) and f not in left_out)
+        warnings.warn(f"left out {len(bad)} file(s) of {path} that are not readable images", stacklevel=2)
     train_idxs, valid_idxs = split_idxs(ds.targets, valid_pct, seed)
     train_ds = ds
     if augment:
