@@ -9,16 +9,18 @@ from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 import numpy as np
 import torch
+import torch.distributed as dist
 from fastai.callback.core import Callback
 from fastai.callback.mixup import MixHandler
 from fastai.callback.schedule import LRFinder
 from fastai.data.load import DataLoader
-from fastai.torch_core import to_device
+from fastai.torch_core import rank_distrib, to_device
 from fastcore.basics import patch
 import learnability_nb
 from .core import NOT_OBSERVED, hit_rate, learnability
 from .data import _yields_index, dataset_items, dls_fingerprint, train_eval_dl
 from .records import RowStore, Records, save_records, load_records
+from .distributed import DistributedDL, base_dls, is_distributed, shard_weights
 # kept importable from here, where they used to live
 from .fit import HostSyncCounter, LeanFit
 from .test_utils import tiny_cnn
@@ -74,7 +76,7 @@ class _OrderTap:
 @contextmanager
 def tap_order(dl:DataLoader):
     "Within this block, `tap.idxs` is the order of dataset positions `dl` drew for its latest pass"
-    if getattr(dl, 'n', None) is None: raise ValueError(_NO_INDEX.format(what=f"{type(dl).__name__} has no length (an iterable dataset)"))
+    if getattr(dl.dl if isinstance(dl, DistributedDL) else dl, 'n', None) is None: raise ValueError(_NO_INDEX.format(what=f"{type(dl).__name__} has no length (an iterable dataset)"))
     missing = object()
     old = dl.__dict__.get('get_idxs', missing)
     tap = _OrderTap(dl.get_idxs)
@@ -98,16 +100,18 @@ class LoaderOrder:
         self.name, self.bs, self.pos, self.n_batches = type(dl).__name__, int(dl.bs), 0, 0
         self.total = len(idxs) // self.bs * self.bs if dl.drop_last else len(idxs)
         self.idxs = idxs.to(device)
+        w = shard_weights(dl, len(idxs)) if isinstance(dl, DistributedDL) else None   # a rank's shard: 0 for padding
+        self.w = None if w is None else w.to(device)
 
-    def take(self, n:int) -> torch.Tensor:
-        "The dataset positions of the next batch, which holds `n` items"
+    def take(self, n:int) -> tuple: # (positions, weights or None)
+        "The dataset positions of the next batch, which holds `n` items, and their weights (None: all 1)"
         want = min(self.bs, self.total - self.pos)
         if n != want:
             got = f"{n} item(s) in batch {self.n_batches}" if want > 0 else f"a batch ({n} item(s)) after its last one"
             raise RuntimeError(_MISALIGNED.format(dl=self.name, got=got, want=f"{want}" if want > 0 else "no more batches"))
-        idx = self.idxs[self.pos:self.pos + n]
+        sl = slice(self.pos, self.pos + n)
         self.pos, self.n_batches = self.pos + n, self.n_batches + 1
-        return idx
+        return self.idxs[sl], (None if self.w is None else self.w[sl])
 
     def check_done(self):
         "Raise unless every batch the order promised came"
@@ -147,6 +151,7 @@ class LearnabilityRecorder(Callback):
         if mode not in MODES: raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         self.mode, self.eval_dl, self.max_ram, self.store, self.record_margins = mode, eval_dl, max_ram, store, bool(margins)
         self._auto_eval = self._dls = self._taps = None
+        self._ddp, self._pass_dl, self._w = False, None, None
         self.reset()
 
     def reset(self):
@@ -160,7 +165,7 @@ class LearnabilityRecorder(Callback):
     # what pickling (`learn.export()`) leaves out: the records (a model file must not grow with N × T), the device
     # buffers, the data and the eval loader
     _stateattrs = ('_probs', '_correct', '_counts', '_margins', '_labels', '_buf', '_order', '_taps', '_tap', '_dls', '_auto_eval',
-                   '_tmp_cleanup', '_idx', 'eval_dl')
+                   '_tmp_cleanup', '_idx', '_w', '_pass_dl', 'eval_dl')
 
     def __getstate__(self):
         if self.n_epochs and not getattr(self, '_told', False):
@@ -172,7 +177,7 @@ class LearnabilityRecorder(Callback):
     def _init_state(self):
         "After unpickling: the settings, no records"
         super()._init_state()
-        self.eval_dl = self._auto_eval = self._dls = self._tmp_cleanup = None
+        self.eval_dl = self._auto_eval = self._dls = self._tmp_cleanup = self._pass_dl = self._w = None
         self.reset()
 
     # --- fit lifecycle ----------------------------------------------------------------------------------------
@@ -189,10 +194,17 @@ class LearnabilityRecorder(Callback):
             if mix: raise ValueError(f"{', '.join(mix)} trains on mixed inputs and targets: online records would be the probability "
                                      "of the true label of mixed samples, which is no sample's learnability. Use "
                                      "LearnabilityRecorder(mode='eval'): its pass after each epoch scores the clean training samples.")
-        self._dls = self.learn.dls   # (kept for `items` after the recorder leaves the learner)
+        self._dls = base_dls(self.learn.dls)   # (kept for `items` after the recorder leaves the learner)
         edl = self._eval_dl()
         n = len(edl.dataset) if reads_index_from_batch(edl) else edl.n  # the training set, each sample once
-        train = self.dls.train
+        train = self._dls.train
+        # several ranks (fastai's `distrib_ctx`): each records its shard, the eval pass is sharded the same way
+        self._ddp = is_distributed() and isinstance(self.learn.dls.train, DistributedDL)
+        if self._ddp:
+            if not isinstance(edl, DataLoader) or type(edl).__iter__ is not DataLoader.__iter__:
+                raise ValueError(f"{type(edl).__name__} cannot be sharded by fastai's DistributedDL: for several processes, "
+                                 "use fastai DataLoaders (not the package's in-memory fast path)")
+            self._pass_dl = DistributedDL(edl)
         if not reads_index_from_batch(train) and train.n != n:
             raise ValueError(f"the training loader draws from {train.n} items but the eval loader holds {n}: they must be "
                              "the same training set in the same order (see `eval_dl`)")
@@ -211,24 +223,31 @@ class LearnabilityRecorder(Callback):
         if not self._ready: self._setup()
         self._buf, self._order, self._cancelled, self._tap = self._new_buffers(), None, False, None
         self._taps = ExitStack()
-        train = self.dls.train
-        if self.mode == 'online' and not reads_index_from_batch(train): self._tap = self._taps.enter_context(tap_order(train))
+        train = self.learn.dls.train
+        if self.mode == 'online' and (not reads_index_from_batch(train) or isinstance(train, DistributedDL)):
+            self._tap = self._taps.enter_context(tap_order(train))
 
     def before_batch(self):
-        dl = self.learn.dl
+        dl, self._w = self.learn.dl, None
+        recording = self.training and self._recording and self.mode == 'online'
         if reads_index_from_batch(dl):
             taken = getattr(self.learn, '_sample_idx', None)   # (yb, idx) left by another recorder on this learner
-            if taken is not None and taken[0] is self.learn.yb: self._idx = taken[1]; return
-            xs, y, idx = split_index((*self.learn.xb, *self.learn.yb))
-            self.learn.xb, self.learn.yb = xs, (y,)
-            self.learn._sample_idx, self._idx = (self.learn.yb, idx), idx
-        elif self.training and self._recording and self.mode == 'online':
-            if self._order is None: self._order = LoaderOrder(self._tap.idxs if self._tap else None, dl, self._buf['sum_p'].device)
-            self._idx = self._order.take(len(self.learn.yb[0]))
+            if taken is not None and taken[0] is self.learn.yb: self._idx = taken[1]
+            else:
+                xs, y, idx = split_index((*self.learn.xb, *self.learn.yb))
+                self.learn.xb, self.learn.yb = xs, (y,)
+                self.learn._sample_idx, self._idx = (self.learn.yb, idx), idx
+            if recording and isinstance(dl, DistributedDL): self._w = self._take(dl, len(self._idx))[1]  # padding: no weight
+        elif recording: self._idx, self._w = self._take(dl, len(self.learn.yb[0]))
+
+    def _take(self, dl, n):
+        "Dataset positions and weights of the next `n` items of this training pass"
+        if self._order is None: self._order = LoaderOrder(self._tap.idxs if self._tap else None, dl, self._buf['sum_p'].device)
+        return self._order.take(n)
 
     def after_loss(self):
         if self.training and self._recording and self.mode == 'online':
-            self._record(self.pred, self.yb[0], self._idx)
+            self._record(self.pred, self.yb[0], self._idx, self._w)
 
     def after_cancel_train(self): self._cancelled = True  # a pass cut short has fewer batches than its order
 
@@ -247,7 +266,7 @@ class LearnabilityRecorder(Callback):
     def _eval_dl(self):
         if self.eval_dl is not None: return self.eval_dl
         dls = self.learn.dls
-        if self._auto_eval is None or self._auto_eval[0] is not dls: self._auto_eval = (dls, train_eval_dl(dls))
+        if self._auto_eval is None or self._auto_eval[0] is not dls: self._auto_eval = (dls, train_eval_dl(base_dls(dls)))
         return self._auto_eval[1]
 
     def _split(self, dl, batch):
@@ -273,8 +292,8 @@ class LearnabilityRecorder(Callback):
                     labels=torch.full((self.n_samples,), -1, dtype=torch.int64, device=dev),
                     bad=torch.zeros((), dtype=torch.int64, device=dev))
 
-    def _record(self, pred, y, idx):
-        "Add one batch to this epoch's buffers: vectorised, no host sync"
+    def _record(self, pred, y, idx, w=None):
+        "Add one batch to this epoch's buffers (`w`: 0 for the padding of a distributed pass): vectorised, no host sync"
         pred, y, idx = _plain(pred), _class_targets(y), _plain(idx)
         if len(y) != len(idx): raise TypeError(f"got {len(y)} targets for a batch of {len(idx)} samples")
         if pred.ndim != 2: raise TypeError(f"expected predictions shaped (B, n_classes), got {tuple(pred.shape)}")
@@ -285,19 +304,20 @@ class LearnabilityRecorder(Callback):
         y = y.to(idx.device)
         logits = pred.detach().float()
         p_true = logits.softmax(-1).gather(1, y[:, None]).squeeze(1)
-        hit = (logits.argmax(-1) == y).int()
+        hit, one = (logits.argmax(-1) == y).int(), torch.ones_like(y, dtype=torch.int32)
+        if w is not None: p_true, hit, one = p_true * w, hit * w.int(), w.int()
         b['sum_p'].index_add_(0, idx, p_true)
         if self._margins is not None:   # AUM's margin: the true label's logit minus the largest other logit
             true = logits.gather(1, y[:, None])
             other = logits.scatter(1, y[:, None], float('-inf')).amax(1)
-            b['sum_m'].index_add_(0, idx, true.squeeze(1) - other)
-        b['seen'].index_add_(0, idx, torch.ones_like(hit))
+            b['sum_m'].index_add_(0, idx, (true.squeeze(1) - other) * (1 if w is None else w))
+        b['seen'].index_add_(0, idx, one)
         b['hits'].index_add_(0, idx, hit)
         b['labels'][idx] = y
 
     def _eval_pass(self):
         "Eq. 1: score every training sample with the model as it is at the end of this epoch"
-        dl = self._eval_dl()
+        dl = self._pass_dl if self._ddp else self._eval_dl()
         model = self.learn.model
         dev = self._device()
         mp = getattr(self.learn, 'mixed_precision', None)
@@ -305,17 +325,19 @@ class LearnabilityRecorder(Callback):
         start, was_training, order = time.perf_counter(), model.training, None
         model.eval()
         # the eval pass must not change training: it runs with the random state kept
-        from_batch = reads_index_from_batch(dl)
-        with _rng_kept(dev), torch.no_grad(), (nullcontext() if from_batch else tap_order(dl)) as tap:
+        from_batch, sharded = reads_index_from_batch(dl), isinstance(dl, DistributedDL)
+        with _rng_kept(dev), torch.no_grad(), (nullcontext() if from_batch and not sharded else tap_order(dl)) as tap:
             for batch in dl:
                 batch = to_device(tuple(batch), dev)
                 if from_batch: xs, y, idx = split_index(batch)
-                else:
-                    xs, y = self._split(dl, batch)
+                else: xs, y = self._split(dl, batch)
+                w = None
+                if not from_batch or sharded:
                     if order is None: order = LoaderOrder(tap.idxs, dl, dev)
-                    idx = order.take(len(y))
+                    pos, w = order.take(len(y))
+                    if not from_batch: idx = pos
                 with autocast: pred = model(*xs)
-                self._record(pred, y, idx)
+                self._record(pred, y, idx, w)
         if order is not None: order.check_done()
         model.train(was_training)
         if dev.type == 'cuda': torch.cuda.synchronize(dev)
@@ -324,6 +346,7 @@ class LearnabilityRecorder(Callback):
     def _end_epoch(self):
         "One copy to the host per epoch: this epoch's row of probs, correct (and counts if a sample was seen twice)"
         b = self._buf
+        if self._ddp: self._combine_ranks(b)
         seen = b['seen']
         probs = torch.where(seen > 0, b['sum_p'] / seen.clamp(min=1), torch.full_like(b['sum_p'], float('nan')))
         correct = torch.where(seen > 0, b['hits'].clamp(max=127), NOT_OBSERVED).to(torch.int8)
@@ -341,6 +364,18 @@ class LearnabilityRecorder(Callback):
         labels = labels.numpy()
         self._labels = labels if self._labels is None else np.where(labels >= 0, labels, self._labels)
         self._maybe_spill()
+
+    def _combine_ranks(self, b):
+        "Add up every rank's buffers of this epoch: one `all_reduce` (each sample's label travels as (label + 1) per rank that saw it)"
+        seen = b['seen'] > 0
+        parts = [b['sum_p'], b['sum_m'], b['seen'], b['hits'], (b['labels'] + 1) * seen, seen, b['bad'].reshape(1)]
+        packed = torch.cat([p.double() for p in parts])
+        dist.all_reduce(packed)
+        n = self.n_samples
+        sum_p, sum_m, cnt, hits, lab, ranks, bad = packed.split([n] * 6 + [1])
+        b['sum_p'], b['sum_m'], b['seen'], b['hits'] = sum_p.float(), sum_m.float(), cnt.round().int(), hits.round().int()
+        b['labels'] = torch.where(ranks > 0, (lab / ranks.clamp(min=1)).round().long() - 1, -1)
+        b['bad'] = bad.round().long().squeeze(0)
 
     def _maybe_spill(self):
         "Move the records to memory-mapped files once they outgrow `max_ram`"
@@ -419,5 +454,6 @@ def save(self:LearnabilityRecorder,
     path, # file to write (`.npz`)
     **meta, # extra metadata (model, seed, ...)
 ) -> Path:
-    "Save what was recorded to `path` (atomically; see `save_records`)"
+    "Save what was recorded to `path` (atomically; see `save_records`); with several processes only rank 0 writes"
+    if rank_distrib(): return Path(path)   # every rank holds the same combined records
     return save_records(path, self.records(**meta))
