@@ -1,0 +1,346 @@
+#!/usr/bin/env python
+"""Label-noise benchmark: how well do learnability and the other per-sample scores find mislabelled samples,
+next to cleanlab (confident learning) and AUM with threshold samples, on exactly the same noisy data?
+
+Noise goes into the digits TRAINING labels only (validation stays clean): symmetric (a flipped label is replaced
+by a uniformly drawn other class) or class-conditional (each class flips to one fixed other class: its most
+confusable one), at a rate, with exactly round(rate * N) labels flipped, fixed by the seed.
+
+Per setting and seed, the same architecture is trained
+- once, recorded by `LearnabilityRecorder` (mode 'eval'): learnability, hit rate, AUM, forgetting events,
+  variability, first-learned epoch, early learnability (`learnability_nb.scores`), each oriented so that
+  higher = more likely mislabelled;
+- k = 5 times for cleanlab: out-of-fold predicted probabilities (stratified 5-fold CV), then
+  `cleanlab.rank.get_label_quality_scores` (ranking) and `cleanlab.filter.find_label_issues` (its own cut);
+- twice for AUM with threshold samples (Pleiss et al. 2020): N // (c + 1) samples relabelled to an extra fake
+  class, AUM recorded during training, the 99th percentile of the threshold samples' AUM is the cut; two runs
+  with disjoint threshold sets so that every sample is scored under its own (noisy) label.
+
+    python bench/noise.py --quick --out /tmp/noise_quick     # symmetric 20%, seed 0 (a few minutes on 2 cores)
+    python bench/noise.py --out /tmp/noise                    # 4 settings x seeds 0,1,2 (resumable: done runs are kept)
+    python bench/noise.py --out /tmp/noise --settings sym20,cc40 --seeds 3,4
+
+Writes `OUT/noise.csv` (one row per method x setting x seed), `OUT/samples_<setting>_seed<k>.csv` (one row per
+training sample: idx, true and noisy label, `noisy` 0/1, one column per method, higher = more likely mislabelled),
+`OUT/summary.md` (mean ± sd over seeds) and `OUT/config.json`. cleanlab is a benchmark dependency:
+`pip install cleanlab`.
+"""
+from __future__ import annotations
+import argparse, json, os, platform, sys, time, warnings
+from pathlib import Path
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # spinning OpenMP threads hurt on a shared machine
+warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated")
+import numpy as np
+import pandas as pd
+from numbers import Integral
+
+# ---------------------------------------------------------------------------------------------------------------
+# noise injection (pure numpy: importable and testable without torch)
+
+KINDS = ('symmetric', 'class_conditional')
+
+def _check_labels(labels, n_classes=None) -> tuple[np.ndarray, int]:
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) == 0: raise ValueError(f"labels must be a non-empty 1-D array of class ids, got shape {y.shape}")
+    if y.dtype.kind not in 'iu':
+        if y.dtype.kind == 'f' and np.all(np.isfinite(y)) and np.all(y == np.round(y)): y = y.astype(np.int64)
+        else: raise ValueError(f"labels must be integer class ids, got dtype {y.dtype}")
+    if (y < 0).any(): raise ValueError(f"labels must be >= 0, found {y.min()}")
+    c = int(y.max()) + 1 if n_classes is None else n_classes
+    if isinstance(c, bool) or not isinstance(c, Integral) or c < 2: raise ValueError(f"n_classes must be an int >= 2, got {c!r}")
+    if y.max() >= c: raise ValueError(f"labels go up to {y.max()} but n_classes is {c}")
+    return y.astype(np.int64), int(c)
+
+def _check_rate(rate) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)) or not 0 <= rate < 1:
+        raise ValueError(f"noise rate must be a number in [0, 1), got {rate!r}")
+    return float(rate)
+
+def inject_noise(
+    labels, # (N,) true class ids
+    rate:float, # fraction of labels to flip, in [0, 1): exactly round(rate * N) are flipped
+    kind:str='symmetric', # 'symmetric' (a uniformly drawn other class) or 'class_conditional' (class k -> mapping[k])
+    seed:int=0, # fixes which labels flip and to what
+    n_classes:int|None=None, # None: labels.max() + 1
+    mapping=None, # (n_classes,) target class of each class for 'class_conditional', mapping[k] != k; None: k -> k+1 mod c
+) -> tuple[np.ndarray, np.ndarray]: # (noisy labels (N,) int64, mask (N,) bool: True where flipped)
+    "Flip exactly round(rate * N) labels, chosen uniformly at random; a flipped label never equals the true one"
+    y, c = _check_labels(labels, n_classes)
+    rate = _check_rate(rate)
+    if kind not in KINDS: raise ValueError(f"unknown noise kind {kind!r}; choose one of {', '.join(KINDS)}")
+    rng = np.random.default_rng(seed)
+    n_flip = int(round(rate * len(y)))
+    flip = np.zeros(len(y), bool)
+    flip[rng.choice(len(y), n_flip, replace=False)] = True
+    noisy = y.copy()
+    if kind == 'symmetric':
+        noisy[flip] = (y[flip] + rng.integers(1, c, n_flip)) % c   # a shift of 1..c-1: uniform over the other classes
+    else:
+        m = check_mapping(np.arange(1, c + 1) % c if mapping is None else mapping, c)
+        noisy[flip] = m[y[flip]]
+    return noisy, flip
+
+def check_mapping(mapping, n_classes:int) -> np.ndarray:
+    "A class-conditional flip map: one target class per class, never the class itself"
+    m = np.asarray(mapping)
+    if m.shape != (n_classes,): raise ValueError(f"mapping must give one target class per class: shape ({n_classes},), got {m.shape}")
+    if m.dtype.kind not in 'iu' or (m < 0).any() or (m >= n_classes).any():
+        raise ValueError(f"mapping must hold class ids in 0..{n_classes - 1}, got {m.tolist()}")
+    if (m == np.arange(n_classes)).any(): raise ValueError(f"mapping sends class(es) {np.flatnonzero(m == np.arange(n_classes)).tolist()} to themselves")
+    return m.astype(np.int64)
+
+def confusable_mapping(
+    features, # (N, D) inputs
+    labels, # (N,) clean class ids
+    seed:int=0, # fixes the folds
+) -> np.ndarray: # (c,) for each class its most confused other class
+    "Each class's most confusable other class, from 5-fold cross-validated logistic regression on the clean labels"
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.metrics import confusion_matrix
+    y, c = _check_labels(labels)
+    pred = cross_val_predict(LogisticRegression(max_iter=5000), np.asarray(features).reshape(len(y), -1), y,
+                             cv=StratifiedKFold(5, shuffle=True, random_state=seed))
+    cm = confusion_matrix(y, pred, labels=np.arange(c)).astype(float)
+    np.fill_diagonal(cm, -1)
+    m = cm.argmax(1)
+    none = cm.max(1) <= 0   # never confused: the next class
+    m[none] = (np.arange(c)[none] + 1) % c
+    return m.astype(np.int64)
+
+# ---------------------------------------------------------------------------------------------------------------
+# detection metrics
+
+def detection_metrics(
+    scores, # (N,) higher = more likely mislabelled (NaN not allowed; +inf allowed: ranks first)
+    noisy, # (N,) bool/0-1: truly mislabelled
+    flagged=None, # (N,) bool: the method's own cut, if it has one
+) -> dict: # auroc, ap, p_at_rate (= recall at rate), precision, recall, n_flagged (NaN without a cut)
+    "AUROC, average precision, precision at the true noise rate (ties split evenly), precision/recall at the method's own cut"
+    from sklearn.metrics import roc_auc_score, average_precision_score
+    s = np.asarray(scores, dtype=np.float64)
+    t = np.asarray(noisy).astype(bool)
+    if s.ndim != 1 or t.ndim != 1 or len(s) != len(t):
+        raise ValueError(f"scores ({s.shape}) and noisy ({t.shape}) must be 1-D of the same length: one score per training sample")
+    if np.isnan(s).any(): raise ValueError(f"scores has {np.isnan(s).sum()} NaN(s)")
+    if t.all() or not t.any(): raise ValueError("noisy must hold both clean and mislabelled samples")
+    finite = np.where(np.isposinf(s), np.nanmax(np.where(np.isinf(s), np.nan, s)) + 1, s)   # sklearn refuses inf
+    finite = np.where(np.isneginf(finite), np.nanmin(np.where(np.isinf(finite), np.nan, finite)) - 1, finite)
+    k = int(t.sum())
+    kth = np.sort(finite)[::-1][k - 1]
+    above, tie = finite > kth, finite == kth
+    hits = t[above].sum() + (k - above.sum()) * t[tie].mean()   # expected hits when ties at the cut are drawn at random
+    out = dict(auroc=roc_auc_score(t, finite), ap=average_precision_score(t, finite), p_at_rate=hits / k,
+               precision=np.nan, recall=np.nan, n_flagged=np.nan)
+    if flagged is not None:
+        f = np.asarray(flagged).astype(bool)
+        if f.shape != t.shape: raise ValueError(f"flagged has shape {f.shape} but noisy has {t.shape}")
+        out.update(precision=(t & f).sum() / f.sum() if f.any() else np.nan, recall=(t & f).sum() / k, n_flagged=int(f.sum()))
+    return out
+
+# ---------------------------------------------------------------------------------------------------------------
+# settings, data, training
+
+SETTINGS = {'sym20': ('symmetric', 0.2), 'sym40': ('symmetric', 0.4), 'cc20': ('class_conditional', 0.2),
+            'cc40': ('class_conditional', 0.4)} # name -> (kind, rate)
+RECORDING_SCORES = ('learnability', 'hit_rate', 'aum', 'forgetting_events', 'variability', 'first_learned', 'early_learnability')
+METHODS = RECORDING_SCORES + ('cleanlab', 'aum_threshold')
+QUICK = dict(settings=['sym20'], seeds=[0])
+DEFAULTS = dict(model='resnet20', width=0.25, size=16, epochs=10, bs=64, lr=1e-2, folds=5, early_k=3, aum_pct=99.0)
+
+def load_digits_split(size:int):
+    "The package's digits split (split seed 0): normalised train/valid image tensors, labels, and the raw 8x8 train pixels"
+    from sklearn.datasets import load_digits
+    from learnability_nb.data import digits_dls
+    dls = digits_dls(bs=64, size=size, seed=0, device='cpu')
+    tr, va = dls.train_ds.ds, dls.valid_ds.ds
+    raw = load_digits().data[dls.splits[0]]
+    return tr.images, tr.labels.numpy(), va.images, va.labels.numpy(), raw
+
+def _model(cfg, n_classes):
+    from learnability_nb.models import get_model
+    from learnability_nb.test_utils import tiny_cnn
+    if cfg['model'] == 'tiny_cnn': return tiny_cnn(n_classes, 3, max(1, int(round(16 * cfg['width']))))
+    return get_model(cfg['model'], n_classes=n_classes, in_channels=3, width=cfg['width'])
+
+def train(cfg:dict, x_train, y_train, x_valid, y_valid, n_classes:int, seed:int, mode:str='eval'):
+    "Train as `learnability_nb.experiment.train_one` does on the CPU (Adam, fit_one_cycle, cross-entropy), recording in `mode`"
+    import torch
+    from fastai.basics import Learner, CrossEntropyLossFlat, accuracy, set_seed
+    from fastai.optimizer import Adam
+    from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner)
+    from learnability_nb.fastdata import fast_dls_from_tensors
+    from learnability_nb.callback import LearnabilityRecorder
+    set_seed(seed, reproducible=True)
+    dls = fast_dls_from_tensors(x_train, torch.as_tensor(y_train), x_valid, torch.as_tensor(y_valid), bs=cfg['bs'], device='cpu',
+                                name='noisy digits', vocab=[str(i) for i in range(n_classes)])
+    rec = LearnabilityRecorder(mode)
+    learn = Learner(dls, _model(cfg, n_classes), loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=[rec], opt_func=Adam)
+    start = time.perf_counter()
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(cfg['epochs'], cfg['lr'])
+    return rec, learn, time.perf_counter() - start
+
+def _valid_acc(learn) -> float:
+    with learn.no_bar(), learn.no_logging(): return float(learn.validate()[1])
+
+def recording_scores(rec, epochs:int, early_k:int) -> pd.DataFrame:
+    "The package's per-sample scores from one recording, oriented so that higher = more likely mislabelled"
+    from learnability_nb.scores import scores_table, early_learnability
+    t = scores_table(rec.probs, rec.correct, rec.counts, rec.margins)
+    return pd.DataFrame({
+        'learnability': -t['learnability'], 'hit_rate': -t['hit_rate'], 'aum': -t['aum'],
+        'forgetting_events': t['forgetting_events'].replace(np.inf, epochs + 1),   # never learnt: above any count
+        'variability': t['variability'],   # oriented a priori: mislabelled samples are learnt late, if at all
+        'first_learned': t['first_learned'].replace(np.inf, epochs + 1),
+        'early_learnability': -early_learnability(rec.probs, early_k)}).reset_index(drop=True)
+
+def cleanlab_scores(cfg, x, y_noisy, x_valid, y_valid, seed, log=print):
+    "Out-of-fold probabilities from k-fold CV of the same architecture; cleanlab's label quality (ranking) and issues (cut)"
+    try:
+        from cleanlab.filter import find_label_issues
+        from cleanlab.rank import get_label_quality_scores
+    except ImportError:
+        sys.exit("bench/noise.py needs cleanlab for its reference method: pip install cleanlab")
+    import torch
+    from sklearn.model_selection import StratifiedKFold
+    c = int(y_noisy.max()) + 1
+    oof, secs = np.full((len(y_noisy), c), np.nan, np.float32), 0.
+    for fold, (tr, ho) in enumerate(StratifiedKFold(cfg['folds'], shuffle=True, random_state=seed).split(np.zeros(len(y_noisy)), y_noisy)):
+        # the held-out fold is the validation set: its (noisy) labels are only used for fastai's epoch metric
+        _, learn, s = train(cfg, x[tr], y_noisy[tr], x[ho], y_noisy[ho], c, seed, mode='off')
+        with learn.no_bar(), learn.no_logging(): probs, _ = learn.get_preds(ds_idx=1)
+        oof[ho], secs = probs.numpy(), secs + s
+        log(f"    cleanlab fold {fold + 1}/{cfg['folds']}: {s:.0f}s")
+    score = 1 - get_label_quality_scores(y_noisy, oof)   # self-confidence: 1 - p(given label), out of fold
+    issues = find_label_issues(y_noisy, oof)
+    return score, issues, secs, dict(oof_accuracy_vs_noisy=float((oof.argmax(1) == y_noisy).mean()))
+
+def aum_threshold_scores(cfg, x, y_noisy, x_valid, y_valid, seed, log=print):
+    "Pleiss et al.'s AUM with threshold samples: two runs with disjoint sets of N // (c+1) samples given a fake class c"
+    from learnability_nb.scores import aum
+    c, n = int(y_noisy.max()) + 1, len(y_noisy)
+    n_thr = n // (c + 1)
+    perm = np.random.default_rng(10_000 + seed).permutation(n)
+    diff, seen, secs, cuts = np.zeros(n), np.zeros(n), 0., []
+    for run, thr in enumerate((perm[:n_thr], perm[n_thr:2 * n_thr])):
+        y = y_noisy.copy(); y[thr] = c
+        rec, learn, s = train(cfg, x, y, x_valid, y_valid, c + 1, seed, mode='online')
+        a = aum(rec.margins)
+        cut = float(np.percentile(a[thr], cfg['aum_pct']))
+        mine = np.ones(n, bool); mine[thr] = False
+        diff[mine] += a[mine] - cut; seen[mine] += 1
+        secs += s; cuts.append(cut)
+        log(f"    aum threshold run {run + 1}/2: {s:.0f}s, cut (p{cfg['aum_pct']:g} of threshold AUM) {cut:.3f}")
+    diff /= seen   # each sample scored in the run(s) where it kept its own label
+    return -diff, diff <= 0, secs, dict(aum_cuts=cuts)
+
+# ---------------------------------------------------------------------------------------------------------------
+# one setting × seed, and the whole grid
+
+def run_one(cfg:dict, setting:str, seed:int, data, mapping, out:Path, log=print) -> pd.DataFrame:
+    "Noise, one recording, cleanlab's k-fold CV and AUM's threshold runs on the same noisy labels; saves samples and rows"
+    x, y, xv, yv, _ = data
+    kind, rate = SETTINGS[setting]
+    y_noisy, mask = inject_noise(y, rate, kind, seed=seed, n_classes=10, mapping=mapping)
+    T, c = cfg['epochs'], 10
+    log(f"[{setting} seed {seed}] {mask.sum()} of {len(y)} training labels flipped ({kind}, {rate:.0%})")
+    rec, learn, rec_secs = train(cfg, x, y_noisy, xv, yv, c, seed, mode='eval')
+    rec_acc = _valid_acc(learn)
+    log(f"    recording: {rec_secs:.0f}s, clean valid accuracy {rec_acc:.3f}")
+    samples = pd.DataFrame({'idx': np.arange(len(y)), 'label_true': y, 'label_noisy': y_noisy, 'noisy': mask.astype(int)})
+    samples = pd.concat([samples, recording_scores(rec, T, cfg['early_k'])], axis=1)
+    cuts = {'learnability': samples['learnability'] > -0.5,   # mean p(given label) < 1/2
+            'hit_rate': samples['hit_rate'] > -0.5,           # misclassified in most epochs
+            'aum': samples['aum'] > 0}                        # given label's logit below another's on average
+    cl, cl_issues, cl_secs, cl_info = cleanlab_scores(cfg, x, y_noisy, xv, yv, seed, log)
+    at, at_flag, at_secs, at_info = aum_threshold_scores(cfg, x, y_noisy, xv, yv, seed, log)
+    samples['cleanlab'], samples['aum_threshold'] = cl, at
+    samples['cleanlab_flagged'], samples['aum_threshold_flagged'] = cl_issues.astype(int), at_flag.astype(int)
+    cuts.update(cleanlab=cl_issues, aum_threshold=at_flag)
+    cost = {m: (T, rec_secs) for m in RECORDING_SCORES}
+    cost.update(cleanlab=(cfg['folds'] * T, cl_secs), aum_threshold=(2 * T, at_secs))
+    rows = []
+    for m in METHODS:
+        r = dict(method=m, setting=setting, seed=seed, **detection_metrics(samples[m], mask, cuts.get(m)),
+                 epochs=cost[m][0], train_seconds=round(cost[m][1], 1), noise_rate=rate, kind=kind, n_noisy=int(mask.sum()),
+                 n=len(y), recording_valid_acc=round(rec_acc, 4))
+        rows.append(r)
+    rows = pd.DataFrame(rows)
+    samples.to_csv(out/f'samples_{setting}_seed{seed}.csv', index=False)
+    rows.to_csv(out/'runs'/f'{setting}_seed{seed}.csv', index=False)
+    (out/'runs'/f'{setting}_seed{seed}.json').write_text(json.dumps(dict(cl_info, **at_info), indent=2))
+    return rows
+
+def summarize(table:pd.DataFrame) -> str:
+    "Markdown: per setting, mean ± sd over seeds of every metric, methods as rows"
+    cols = ['auroc', 'ap', 'p_at_rate', 'precision', 'recall', 'n_flagged']
+    parts = []
+    for setting, g in table.groupby('setting', sort=False):
+        agg = g.groupby('method', sort=False)
+        n = agg['seed'].nunique()
+        def fmt(col):
+            m, s = agg[col].mean(), agg[col].std(ddof=1)
+            return [('–' if np.isnan(a) else (f"{a:.0f}" if col == 'n_flagged' else f"{a:.3f}") +
+                     ('' if np.isnan(a) or np.isnan(b) else (f" ± {b:.0f}" if col == 'n_flagged' else f" ± {b:.3f}")))
+                    for a, b in zip(m, s)]
+        df = pd.DataFrame({col: fmt(col) for col in cols}, index=agg['auroc'].mean().index)
+        df['epochs'] = agg['epochs'].first().astype(int).values
+        df['train s'] = agg['train_seconds'].mean().round(0).astype(int).values
+        df['seeds'] = n.values
+        acc = g['recording_valid_acc']
+        parts.append(f"### {setting} ({g['kind'].iloc[0]}, {g['noise_rate'].iloc[0]:.0%}, {int(g['n_noisy'].iloc[0])} of {int(g['n'].iloc[0])} flipped)\n\n"
+                     f"Clean validation accuracy of the recording run: {acc.mean():.3f} ± {acc.std(ddof=1) if len(acc) > 1 else 0:.3f}\n\n"
+                     + df.to_markdown() + "\n")
+    return "\n".join(parts)
+
+def _ints(s): return [int(v) for v in str(s).split(',') if v != '']
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--out', required=True, help='output folder (runs already there are kept and not redone)')
+    p.add_argument('--quick', action='store_true', help='one setting (sym20), one seed (0)')
+    p.add_argument('--settings', default=','.join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
+    p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (each fixes the noise draw and the trainings)')
+    for k, v in DEFAULTS.items(): p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
+    a = p.parse_args(argv)
+    try:
+        import cleanlab  # noqa: F401
+    except ImportError:
+        sys.exit("bench/noise.py needs cleanlab for its reference method: pip install cleanlab")
+    settings, seeds = (QUICK['settings'], QUICK['seeds']) if a.quick else (a.settings.split(','), _ints(a.seeds))
+    bad = [s for s in settings if s not in SETTINGS]
+    if bad: sys.exit(f"unknown setting(s) {bad}; choose from {', '.join(SETTINGS)}")
+    if a.model not in ('resnet20', 'vgg16', 'mobilenet', 'tiny_cnn'): sys.exit(f"unknown model {a.model!r}")
+    if not 1 <= a.early_k <= a.epochs: sys.exit(f"--early-k must be in 1..--epochs ({a.epochs}), got {a.early_k}")
+    cfg = {k: getattr(a, k) for k in DEFAULTS}
+    out = Path(a.out); (out/'runs').mkdir(parents=True, exist_ok=True)
+    import torch, fastai, cleanlab, sklearn
+    data = load_digits_split(cfg['size'])
+    mapping = confusable_mapping(data[4], data[1])
+    meta = dict(cfg, mapping=mapping.tolist(), torch=torch.__version__, fastai=fastai.__version__, cleanlab=cleanlab.__version__,
+                sklearn=sklearn.__version__, python=platform.python_version(), machine=f"{platform.machine()}, {os.cpu_count()} CPU(s)",
+                torch_threads=torch.get_num_threads())
+    cf = out/'config.json'
+    if cf.exists():
+        old = json.loads(cf.read_text())
+        diff = {k: (old.get(k), cfg[k]) for k in cfg if old.get(k) != cfg[k]}
+        if diff: sys.exit(f"{out} holds runs of another configuration {diff}: use another --out")
+    else: cf.write_text(json.dumps(meta, indent=2))
+    print(f"class-conditional map (most confused other class): {dict(enumerate(mapping.tolist()))}", flush=True)
+    start = time.perf_counter()
+    for seed in seeds:   # seed-major: a grid cut short has every setting at the same number of seeds, give or take one
+        for setting in settings:
+            if (out/'runs'/f'{setting}_seed{seed}.csv').exists(): print(f"[{setting} seed {seed}] done before, kept"); continue
+            t0 = time.perf_counter()
+            rows = run_one(cfg, setting, seed, data, mapping, out, log=lambda m: print(m, flush=True))
+            print(f"[{setting} seed {seed}] {time.perf_counter() - t0:.0f}s\n" +
+                  rows[['method', 'auroc', 'ap', 'p_at_rate', 'precision', 'recall']].round(3).to_string(index=False), flush=True)
+    table = pd.concat([pd.read_csv(f) for f in sorted((out/'runs').glob('*.csv'))], ignore_index=True)
+    order = {s: i for i, s in enumerate(SETTINGS)}
+    table = table.sort_values(['setting', 'seed'], key=lambda s: s.map(order) if s.name == 'setting' else s, kind='stable')
+    table.to_csv(out/'noise.csv', index=False)
+    md = summarize(table)
+    (out/'summary.md').write_text(md)
+    print(f"\n{md}\nwrote {out/'noise.csv'} ({len(table)} rows) and {out/'summary.md'} in {time.perf_counter() - start:.0f}s")
+
+if __name__ == '__main__': main()
