@@ -190,7 +190,9 @@ def recording_scores(rec, epochs:int, early_k:int) -> pd.DataFrame:
     return pd.DataFrame({
         'learnability': -t['learnability'], 'hit_rate': -t['hit_rate'], 'aum': -t['aum'],
         'forgetting_events': t['forgetting_events'].replace(np.inf, epochs + 1),   # never learnt: above any count
-        'variability': t['variability'],   # oriented a priori: mislabelled samples are learnt late, if at all
+        # Swayamdipta et al. find mislabelled samples in the hard-to-learn region: low confidence AND low variability
+        # (p(given label) stays low in every epoch). A first quick run that took high variability as suspicious got AUROC 0.02
+        'variability': -t['variability'],
         'first_learned': t['first_learned'].replace(np.inf, epochs + 1),
         'early_learnability': -early_learnability(rec.probs, early_k)}).reset_index(drop=True)
 
