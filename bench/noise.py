@@ -273,10 +273,26 @@ def run_one(cfg:dict, setting:str, seed:int, data, mapping, out:Path, log=print)
     (out/'runs'/f'{setting}_seed{seed}.json').write_text(json.dumps(dict(cl_info, **at_info), indent=2))
     return rows
 
+def pivot(table:pd.DataFrame, metric:str) -> pd.DataFrame:
+    "One metric as 'mean ± sd (n)' over seeds: methods as rows, settings as columns"
+    g = table.groupby(['method', 'setting'], sort=False)[metric]
+    cell = lambda v: '–' if v.isna().all() else f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
+    df = g.apply(cell).unstack('setting')
+    return df.loc[[m for m in METHODS if m in df.index], [s for s in SETTINGS if s in df.columns]]
+
 def summarize(table:pd.DataFrame) -> str:
-    "Markdown: per setting, mean ± sd over seeds of every metric, methods as rows"
+    "Markdown: AUROC, AP and precision at the noise rate per method and setting; then per setting every metric"
     cols = ['auroc', 'ap', 'p_at_rate', 'precision', 'recall', 'n_flagged']
-    parts = []
+    seeds = table.groupby('setting')['seed'].nunique()
+    parts = [f"Mean ± sd over seeds (seeds per setting: {', '.join(f'{k} {v}' for k, v in seeds.items())}).\n"]
+    for metric, what in [('auroc', 'AUROC'), ('ap', 'Average precision'), ('p_at_rate', 'Precision (= recall) at the true noise rate'),
+                         ('precision', "Precision at the method's own cut"), ('recall', "Recall at the method's own cut")]:
+        parts.append(f"#### {what}\n\n{pivot(table, metric).to_markdown()}\n")
+    ref = table[table.method == 'learnability'].set_index(['setting', 'seed'])
+    for metric, what in [('auroc', 'AUROC'), ('ap', 'Average precision')]:
+        d = table.assign(**{metric: table[metric] - ref[metric].reindex(pd.MultiIndex.from_frame(table[['setting', 'seed']])).to_numpy()})
+        parts.append(f"#### {what} minus learnability's, paired by seed (the same noisy labels)\n\n"
+                     f"{pivot(d[d.method != 'learnability'], metric).to_markdown()}\n")
     for setting, g in table.groupby('setting', sort=False):
         agg = g.groupby('method', sort=False)
         n = agg['seed'].nunique()
@@ -301,6 +317,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', required=True, help='output folder (runs already there are kept and not redone)')
     p.add_argument('--quick', action='store_true', help='one setting (sym20), one seed (0)')
+    p.add_argument('--report-only', action='store_true', help='only rebuild noise.csv and summary.md from the runs in --out')
     p.add_argument('--settings', default=','.join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
     p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (each fixes the noise draw and the trainings)')
     for k, v in DEFAULTS.items(): p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
@@ -330,7 +347,7 @@ def main(argv=None):
     else: cf.write_text(json.dumps(meta, indent=2))
     print(f"class-conditional map (most confused other class): {dict(enumerate(mapping.tolist()))}", flush=True)
     start = time.perf_counter()
-    for seed in seeds:   # seed-major: a grid cut short has every setting at the same number of seeds, give or take one
+    for seed in ([] if a.report_only else seeds):   # seed-major: a grid cut short has every setting at the same number of seeds, give or take one
         for setting in settings:
             if (out/'runs'/f'{setting}_seed{seed}.csv').exists(): print(f"[{setting} seed {seed}] done before, kept"); continue
             t0 = time.perf_counter()
