@@ -11,9 +11,9 @@ import pandas as pd
 from scipy import stats
 
 # %% auto #0
-__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'learnability', 'hit_rate', 'check_records', 'learnability_rank',
-           'sample_scores', 'correlation_table', 'table1', 'table1_markdown', 'spearman_brown', 'bootstrap_draws',
-           'seed_table1', 'table1_ci', 'reliability_lines', 'epoch_convergence', 'seed_convergence']
+__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'TWO_SEEDS', 'learnability', 'hit_rate', 'check_records',
+           'learnability_rank', 'sample_scores', 'correlation_table', 'table1', 'table1_markdown', 'spearman_brown',
+           'bootstrap_draws', 'seed_table1', 'table1_ci', 'reliability_lines', 'epoch_convergence', 'seed_convergence']
 
 # %% ../nbs/00_core.ipynb #700fbf2f
 def _as_records(a, name:str, kind:str='float') -> np.ndarray:
@@ -343,6 +343,7 @@ def _point_stats(arrs:dict) -> dict:
 
 # %% ../nbs/00_core.ipynb #222ace04
 ONE_SEED = 'n/a (one seed)' # what a reliability (and a disattenuated r) reads with a single seed
+TWO_SEEDS = 'two seeds: the bootstrap cannot resample them (one seed repeated is not a two-seed mean), so its intervals cover the samples only'
 
 def _constant(a:np.ndarray) -> bool: return bool(np.ptp(a) <= 1e-12 * max(1., np.abs(a).max()))
 
@@ -383,7 +384,7 @@ def seed_table1(
         models.append(dict(model=m, n_seeds=K, seed_r=sr, seed_r_ci_low=interval(f'seed_r/{m}')[0], seed_r_ci_high=interval(f'seed_r/{m}')[1],
                            reliability=spearman_brown(sr, K) if K > 1 else np.nan,
                            reliability_ci_low=interval(f'reliability/{m}')[0], reliability_ci_high=interval(f'reliability/{m}')[1],
-                           note=notes.get(m, ONE_SEED if K < 2 else '')))
+                           note=notes.get(m, ONE_SEED if K < 2 else f'{m}: {TWO_SEEDS}' if K == 2 else '')))
     models = pd.DataFrame(models).astype({'reliability': float})
     rel = models.set_index('model').reliability
     pairs = []
@@ -393,12 +394,14 @@ def seed_table1(
             pairs.append(dict(model_a=a, model_b=b, note='; '.join(notes[m] for m in (a, b) if m in constant))); continue
         lr, rr, dr = point[f'learnability_r/{key}'], point[f'rank_r/{key}'], point[f'disattenuated_r/{key}']
         note = ' and '.join(f'{m} has one seed' for m in (a, b) if len(arrs[m]) < 2)
+        two = ' and '.join(m for m in (a, b) if len(arrs[m]) == 2)
         pairs.append(dict(model_a=a, model_b=b, learnability_r=lr, **dict(zip(['learnability_ci_low', 'learnability_ci_high'], interval(f'learnability_r/{key}'))),
                           rank_r=rr, **dict(zip(['rank_ci_low', 'rank_ci_high'], interval(f'rank_r/{key}', shift=True))),
                           reliability_a=rel[a], reliability_b=rel[b], disattenuated_r=dr,
                           **dict(zip(['disattenuated_ci_low', 'disattenuated_ci_high'], interval(f'disattenuated_r/{key}'))),
                           n_seeds_a=len(arrs[a]), n_seeds_b=len(arrs[b]),
-                          note=(note + ': its seed noise is not in the intervals; no reliability') if note else ''))
+                          note='; '.join(filter(None, [(note + ': its seed noise is not in the intervals; no reliability') if note else '',
+                                                      f'{two}: {TWO_SEEDS}' if two else '']))))
     cols = ['model_a', 'model_b', 'learnability_r', 'learnability_ci_low', 'learnability_ci_high', 'rank_r', 'rank_ci_low', 'rank_ci_high',
             'reliability_a', 'reliability_b', 'disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high', 'n_seeds_a', 'n_seeds_b', 'note']
     pairs = pd.DataFrame(pairs).reindex(columns=cols)
@@ -441,7 +444,8 @@ def reliability_lines(
         if r.n_seeds < 2: lines.append(f"{r.model}: 1 seed, seed-to-seed r and reliability {ONE_SEED}"); continue
         if pd.isna(r.seed_r): lines.append(f"{r.model}: {r.n_seeds} seeds, {r.note or 'no seed-to-seed r'}"); continue
         lines.append(f"{r.model}: {r.n_seeds} seeds, seed-to-seed r {_fmt_ci(r.seed_r, r.seed_r_ci_low, r.seed_r_ci_high, digits)}, "
-                     f"reliability of the {r.n_seeds}-seed mean {_fmt_ci(r.reliability, r.reliability_ci_low, r.reliability_ci_high, digits)}")
+                     f"reliability of the {r.n_seeds}-seed mean {_fmt_ci(r.reliability, r.reliability_ci_low, r.reliability_ci_high, digits)}"
+                     + (" (two seeds: intervals from the samples only)" if r.n_seeds == 2 else ''))
     return lines
 
 # %% ../nbs/00_core.ipynb #eb1e6872
