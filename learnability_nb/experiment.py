@@ -32,10 +32,13 @@ from fastai.torch_core import default_device
 from .callback import LeanFit, LearnabilityRecorder, MODES, load_records
 from .models import MODELS, get_model, n_params
 from .plots import figure1, plot_extremes, plot_table1
+from .core import ONE_SEED, seed_table1, table1_ci, reliability_lines, epoch_convergence, seed_convergence
+from .plots import plot_convergence
 
 # %% auto #0
 __all__ = ['PRESETS', 'MODEL_NAMES', 'RUN_KEYS', 'make_config', 'build_dls', 'config_hash', 'fused_adamw', 'BF16CPU', 'train_one',
-           'run_grid', 'aggregate', 'write_report', 'run_experiment', 'learnability_run']
+           'run_grid', 'aggregate', 'per_seed_learnability', 'table1_report', 'write_report', 'run_experiment',
+           'learnability_run']
 
 # %% ../nbs/04_experiment.ipynb #d4e8cfac
 PRESETS = {
@@ -245,6 +248,47 @@ def aggregate(
     corr = correlation_table({MODEL_NAMES.get(m, m): s for m, s in scores.items()}) if len(scores) > 1 else None
     return df, corr
 
+# %% ../nbs/04_experiment.ipynb #3048b8b2
+def per_seed_learnability(
+    runs:dict, # {(model, seed): Records} from `run_grid`
+) -> dict: # display name -> (K, N) learnability of each seed, in the order of `runs`
+    "Each run's own learnability (Eq. 1 over its epochs), stacked per model; refuses runs of other samples"
+    ref = next(iter(runs.values()))
+    for (m, s), r in runs.items():
+        if r.probs.shape[-1] != ref.probs.shape[-1]:
+            raise ValueError(f"{m} seed {s} has {r.probs.shape[-1]} samples but the first run has {ref.probs.shape[-1]}: "
+                             "one Table 1 needs records of the same samples")
+        if r.meta.get('fingerprint') != ref.meta.get('fingerprint'):
+            raise ValueError(f"{m} seed {s} was recorded on other data (fingerprint {r.meta.get('fingerprint')!r}, "
+                             f"not {ref.meta.get('fingerprint')!r}): one Table 1 needs records of the same samples")
+    models = list(dict.fromkeys(m for m, _ in runs))
+    return {MODEL_NAMES.get(m, m): np.stack([learnability(r.probs) for (mm, _), r in runs.items() if mm == m]) for m in models}
+
+def table1_report(
+    cfg:dict, # the configuration
+    runs:dict, # {(model, seed): Records}, two models at least
+    n_boot:int=1000, # bootstrap resamples
+    boot_seed:int=0, # seed of the bootstrap
+) -> tuple: # (pairs DataFrame for table1.csv, models DataFrame, Markdown text for table1.md)
+    "Table 1 with its intervals, every model's seed-to-seed r and reliability, and the paper's table, as Markdown"
+    pairs, models = seed_table1(per_seed_learnability(runs), n_boot=n_boot, seed=boot_seed)
+    seeds = sorted({len(cfg['seeds'])} | set(models.n_seeds))
+    how = ("95% intervals from a bootstrap over seeds (within each model) and samples" if models.n_seeds.max() > 1
+           else "one seed per model: 95% intervals from resampling samples only, seed noise not included")
+    notes = [n for n in [*models.note, *pairs.note] if n and n != ONE_SEED]
+    md = (f"Table 1 on {cfg['dataset']}: {'/'.join(map(str, seeds))} seed(s) per model, {cfg['epochs']} epochs, width {cfg['width']}, "
+          f"mode {cfg['mode']}. {how} ({n_boot} resamples, bootstrap seed {boot_seed}).\n\n"
+          f"Pearson r of learnability:\n\n{table1_ci(pairs).to_markdown()}\n\n"
+          f"Pearson r of learnability ranks:\n\n{table1_ci(pairs, 'rank').to_markdown()}\n\n"
+          "How well two seeds of one model agree (seed-to-seed r), and the reliability of each model's mean over its "
+          "seeds (Spearman–Brown):\n\n" + ''.join(f"- {l}\n" for l in reliability_lines(models)) +
+          "\nDisattenuated r, r / √(reliability a × reliability b): the models' agreement with seed noise taken out "
+          "(1 = as much as two seeds of one model):\n\n"
+          f"{table1_ci(pairs, 'disattenuated').to_markdown()}\n\n"
+          + ''.join(f"Note: {n}\n\n" for n in dict.fromkeys(notes)) +
+          f"The paper (CIFAR-10, 200 epochs, full width; no intervals given), learnability r (rank r):\n\n{table1_markdown(PAPER_TABLE1)}\n")
+    return pairs, models, md
+
 # %% ../nbs/04_experiment.ipynb #953f74ec
 def _versions() -> dict:
     return dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__,
@@ -256,17 +300,17 @@ def write_report(
     runs:dict, # {(model, seed): Records}
     out, # output folder
     start:float|None=None, # `time.perf_counter()` when the experiment started, for its wall time in run.json
+    n_boot:int=1000, # bootstrap resamples for Table 1's intervals
+    boot_seed:int=0, # seed of the bootstrap
 ) -> dict: # the paths written
-    "Write learnability.csv, table1.csv/.md/.png, fig1a/b/c.png and run.json into `out` (one model: no Table 1, no 1a/1b)"
+    "Write learnability.csv, table1.csv/.md/.png, fig1a/b/c.png, convergence.png and run.json into `out` (one model: no Table 1, no 1a/1b)"
     out = Path(out)
     df, corr = aggregate(runs)
     df.to_csv(out/'learnability.csv', index=False, float_format='%.8g')
     paths = dict(records=out/'records', learnability=out/'learnability.csv')
     if corr is not None:
+        corr, _, md = table1_report(cfg, runs, n_boot=n_boot, boot_seed=boot_seed)
         corr.to_csv(out/'table1.csv', index=False, float_format='%.4f')
-        md = (f"Pearson r of learnability, and of learnability ranks in parentheses ({cfg['dataset']}, "
-              f"{len(cfg['seeds'])} seed(s), {cfg['epochs']} epochs, width {cfg['width']}, mode {cfg['mode']}).\n\n"
-              f"{table1_markdown(corr)}\n\nThe paper (CIFAR-10, 200 epochs, full width):\n\n{table1_markdown(PAPER_TABLE1)}\n")
         (out/'table1.md').write_text(md)
         paths.update(table1_csv=out/'table1.csv', table1_md=out/'table1.md')
     dls = build_dls(cfg)
@@ -279,6 +323,13 @@ def write_report(
     else:  # one model: its easiest and hardest samples (Figure 1c)
         figs = dict(fig1c=plot_extremes(images, df.label.values, {m: learnability_rank(s) for m, s in scores.items()},
                                         vocab=dls.vocab, denorm=denorm))
+    models = list(dict.fromkeys(m for m, _ in runs))
+    probs = {MODEL_NAMES.get(m, m): np.stack([r.probs for (mm, _), r in runs.items() if mm == m]) for m in models}
+    try: epoch_conv = epoch_convergence(probs)
+    except ValueError as e: epoch_conv = None; warnings.warn(f"no convergence.png: {e}")
+    if epoch_conv is not None:
+        seed_conv = seed_convergence(per_seed_learnability(runs), n_boot=200, seed=boot_seed) if corr is not None else None
+        figs['convergence'] = plot_convergence(epoch_conv, seed_conv)
     for name, fig in figs.items():
         paths[name] = out/f'{name}.png'
         fig.savefig(paths[name], dpi=110, bbox_inches='tight'); plt.close(fig)
@@ -289,6 +340,7 @@ def write_report(
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
                 train_seconds=timings, valid_accuracy=accs,
                 total_seconds=None if start is None else round(time.perf_counter() - start, 1),
+                bootstrap=dict(n_boot=n_boot, seed=boot_seed, ci=0.95, levels='seeds within each model, and samples'),
                 n_samples=len(df), fingerprint=next(iter(runs.values())).meta.get('fingerprint')))
     return dict(**paths, run=out/'run.json')
 
@@ -298,6 +350,8 @@ def run_experiment(
     preset:str='default', # one of `PRESETS`
     progress:bool=True, # fastai progress bars while training
     log=print, # where to report progress
+    n_boot:int=1000, # bootstrap resamples for Table 1's intervals
+    boot_seed:int=0, # seed of the bootstrap
     **overrides, # settings that override the preset
 ) -> dict: # the paths written
     "Run (or resume) the grid models × seeds, then write the report"
@@ -308,10 +362,10 @@ def run_experiment(
     runs = run_grid(cfg, out, progress=progress, log=log)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
-        paths = write_report(cfg, runs, out, start=start)
+        paths = write_report(cfg, runs, out, start=start, n_boot=n_boot, boot_seed=boot_seed)
     secs = time.perf_counter() - start
     if 'table1_csv' in paths:
-        log(f"\nTable 1 (Pearson r of learnability, rank r in parentheses):\n\n{table1_markdown(pd.read_csv(paths['table1_csv']))}\n")
+        log(f"\n{paths['table1_md'].read_text()}")
     else: log("\nOne model: no Table 1 (it correlates models); learnability.csv and fig1c.png have its scores and extremes.\n")
     log(f"done in {secs:.0f}s; wrote {', '.join(p.name for p in paths.values())} in {Path(out).resolve()}")
     return paths
@@ -334,13 +388,15 @@ def learnability_run(
     plain_data:bool=False, # use fastai's plain DataLoader instead of the fast in-memory path
     bf16:bool=False, # bf16 mixed precision on a CPU too (on a GPU it is on anyway): faster for wide models on CPUs with bf16 instructions
     no_progress:bool=False, # hide the progress bars
+    n_boot:int=1000, # bootstrap resamples for Table 1's 95% intervals
+    boot_seed:int=0, # seed of the bootstrap
 ):
     "Measure sample-wise learnability of several models over seeds and write Table 1 and Figure 1"
     try:
         parse = lambda s, f: None if s is None else [f(v) for v in str(s).replace(' ', '').split(',') if v != '']
         try: seed_list = parse(seeds, int)
         except ValueError: raise ValueError(f"seeds must be comma-separated integers, got {seeds!r}")
-        run_experiment(out, preset=preset, progress=not no_progress, dataset=dataset, models=parse(models, str),
+        run_experiment(out, preset=preset, progress=not no_progress, n_boot=n_boot, boot_seed=boot_seed, dataset=dataset, models=parse(models, str),
                        seeds=seed_list, epochs=epochs, mode=mode, width=width, size=size, bs=bs, lr=lr, data_path=data_path,
                        fast=False if plain_data else None, bf16=True if bf16 else None)
     except (ValueError, FileNotFoundError) as e:
