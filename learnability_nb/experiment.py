@@ -21,6 +21,7 @@ from fastai.optimizer import Adam, OptimWrapper
 from fastcore.foundation import L
 from fastai.callback.schedule import fit_one_cycle
 from fastai.callback.progress import ProgressCallback
+from fastai.callback.core import Callback
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastcore.script import call_parse
@@ -34,11 +35,14 @@ from .models import MODELS, get_model, n_params
 from .plots import figure1, plot_extremes, plot_table1
 from .core import ONE_SEED, seed_table1, table1_ci, reliability_lines, epoch_convergence, seed_convergence
 from .plots import plot_convergence
+from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table
+from .distributed import claim, parse_shard
+
 
 # %% auto #0
 __all__ = ['PRESETS', 'MODEL_NAMES', 'RUN_KEYS', 'make_config', 'build_dls', 'config_hash', 'fused_adamw', 'BF16CPU', 'train_one',
-           'run_grid', 'aggregate', 'per_seed_learnability', 'table1_report', 'write_report', 'run_experiment',
-           'learnability_run']
+           'grid', 'run_grid', 'collect_runs', 'aggregate', 'per_seed_learnability', 'table1_report', 'write_report',
+           'run_experiment', 'learnability_run']
 
 # %% ../nbs/04_experiment.ipynb #d4e8cfac
 PRESETS = {
@@ -62,7 +66,7 @@ def make_config(
     "A preset with `overrides` applied, checked: a clear ValueError for anything that cannot run"
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     cfg = dict(PRESETS[preset], preset=preset, data_path=None, fast=True, lean=None, bf16=None, fused=None, channels_last=None,
-               eval_bs=None)
+               eval_bs=None, skip_bad_images=False)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(cfg)}")
     cfg.update({k: v for k, v in overrides.items() if v is not None})
@@ -100,7 +104,7 @@ def build_dls(cfg:dict):
     ds, bs, size = cfg['dataset'], cfg['bs'], cfg['size']
     if ds == 'digits': dls = digits_dls(bs=bs, size=size, seed=0)
     elif ds == 'cifar10': dls = cifar10_dls(path=cfg.get('data_path'), bs=bs)
-    else: dls = image_folder_dls(ds, size=size, bs=bs, seed=0)   # files on disk: the plain fastai path
+    else: dls = image_folder_dls(ds, size=size, bs=bs, seed=0, skip_bad_images=bool(cfg.get('skip_bad_images')))   # files on disk: the plain fastai path
     if ds in ('digits', 'cifar10') and cfg.get('fast', True):
         dls = fast_dls(dls, device=default_device(), channels_last=bool(cfg.get('channels_last')))
     # validation and the recorder's pass over the training set run without gradients: larger batches are cheaper
@@ -155,6 +159,7 @@ def train_one(
     model_name:str, # key of `MODELS`
     seed:int, # the run's seed
     progress:bool=True, # show fastai's progress bars
+    cbs=(), # more callbacks for the fit
 ) -> tuple: # (LearnabilityRecorder, Learner)
     "Train one model with one seed under `cfg`, recording learnability"
     set_seed(seed, reproducible=True)
@@ -166,9 +171,9 @@ def train_one(
                     opt_func=fused_adamw if on('fused') else Adam)
     if on('bf16'): _to_bf16(learn)
     if on('channels_last'): learn.add_cb(ChannelsLast())   # the model; `build_dls` makes the batches channels-last
-    if progress: learn.fit_one_cycle(cfg['epochs'], cfg['lr'])
+    if progress: learn.fit_one_cycle(cfg['epochs'], cfg['lr'], cbs=list(cbs))
     else:
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(cfg['epochs'], cfg['lr'])
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(cfg['epochs'], cfg['lr'], cbs=list(cbs))
     return rec, learn
 
 # %% ../nbs/04_experiment.ipynb #3b9b15e1
@@ -197,42 +202,91 @@ def _claim_folder(out:Path, cfg:dict, chash:str):
     else: _write_json(f, mine)
 
 # %% ../nbs/04_experiment.ipynb #249e5a91
+def _load_or_set_aside(path:Path, dls, chash:str, log):
+    "The records at `path`, or None if the file is corrupt: then it is renamed `*.corrupt` (kept to look at) and the run is done again"
+    try: rec = load_records(path, fingerprint=dls.fingerprint, n_samples=len(dls.train_ds))
+    except ValueError as e:
+        if 'corrupt' not in str(e) and 'inconsistent' not in str(e): raise
+        aside = path.with_name(path.name + '.corrupt')
+        os.replace(path, aside)
+        log(f"{path.name} is corrupt ({e}); set aside as {aside.name}, and the run is done again")
+        return None
+    if rec.meta.get('config_hash') != chash: raise ValueError(f"{path} was made under another configuration")
+    return rec
+
+def grid(cfg:dict, shard:tuple|None=None) -> list:
+    "The (model, seed) runs of `cfg` in grid order; with `shard=(I, N)`, those whose position modulo N is I"
+    runs = [(m, s) for m in cfg['models'] for s in cfg['seeds']]
+    return runs if shard is None else [r for k, r in enumerate(runs) if k % shard[1] == shard[0]]
+
+class _Heartbeat(Callback):
+    "Touch a run's lock file after every epoch: other jobs see the run is alive"
+    def __init__(self, lock): self.lock = lock
+    def after_epoch(self):
+        if self.lock is not None and self.lock.exists(): os.utime(self.lock)
+
 def run_grid(
     cfg:dict, # a configuration from `make_config`
     out, # output folder
     progress:bool=True, # show fastai's progress bars
     log=print, # where to report each run
-) -> dict: # {(model, seed): Records}
-    "Train every model × seed of `cfg` not yet in `out/records`, saving each as soon as it ends"
+    shard:tuple|None=None, # (I, N): only the runs whose grid position modulo N is I (`parse_shard`)
+) -> dict: # {(model, seed): Records} of the runs this call trained or found done
+    "Train every model × seed of `cfg` (or of its shard) not yet in `out/records`, saving each as soon as it ends; runs another job holds are skipped"
     out = Path(out)
     dls = build_dls(cfg)
     chash = config_hash(cfg, dls.fingerprint)
     _claim_folder(out, cfg, chash)
-    runs, n_runs = {}, len(cfg['models']) * len(cfg['seeds'])
-    for k, (name, seed) in enumerate([(m, s) for m in cfg['models'] for s in cfg['seeds']], 1):
+    todo = grid(cfg, shard)
+    runs, n_runs = {}, len(todo)
+    for k, (name, seed) in enumerate(todo, 1):
         path = out/'records'/f'{name}_seed{seed}.npz'
-        if path.exists():
-            rec = load_records(path, fingerprint=dls.fingerprint, n_samples=len(dls.train_ds))
-            if rec.meta.get('config_hash') != chash: raise ValueError(f"{path} was made under another configuration")
-            log(f"[{k}/{n_runs}] {name} seed {seed}: done before, loaded {path.name}")
+        rec = _load_or_set_aside(path, dls, chash, log) if path.exists() else None
+        if rec is not None: log(f"[{k}/{n_runs}] {name} seed {seed}: done before, loaded {path.name}")
         else:
-            start = time.perf_counter()
-            recorder, learn = train_one(cfg, name, seed, progress=progress)
-            secs = time.perf_counter() - start
-            with learn.no_bar(), learn.no_logging(): valid_loss, valid_acc = learn.validate()
-            recorder.save(path, model=name, seed=seed, config_hash=chash, train_seconds=round(secs, 2),
-                          n_params=n_params(learn.model), valid_accuracy=round(float(valid_acc), 4))
-            rec = load_records(path)   # aggregate what was saved, so a resumed experiment equals an uninterrupted one
-            log(f"[{k}/{n_runs}] {name} seed {seed}: {secs:.1f}s, valid accuracy {valid_acc:.3f}, "
-                f"eval pass {recorder.eval_seconds:.1f}s -> {path.name}")
+            with claim(path) as lock:
+                if lock is None:
+                    log(f"[{k}/{n_runs}] {name} seed {seed}: another job is training it ({path.name}.lock); skipped"); continue
+                if path.exists() and (rec := _load_or_set_aside(path, dls, chash, log)) is not None:   # finished while we looked
+                    log(f"[{k}/{n_runs}] {name} seed {seed}: done by another job, loaded {path.name}")
+                else:
+                    start = time.perf_counter()
+                    recorder, learn = train_one(cfg, name, seed, progress=progress, cbs=[_Heartbeat(lock)])
+                    secs = time.perf_counter() - start
+                    with learn.no_bar(), learn.no_logging(): valid_loss, valid_acc = learn.validate()
+                    recorder.save(path, model=name, seed=seed, config_hash=chash, train_seconds=round(secs, 2),
+                                  n_params=n_params(learn.model), valid_accuracy=round(float(valid_acc), 4))
+                    rec = load_records(path)   # aggregate what was saved, so a resumed experiment equals an uninterrupted one
+                    log(f"[{k}/{n_runs}] {name} seed {seed}: {secs:.1f}s, valid accuracy {valid_acc:.3f}, "
+                        f"eval pass {recorder.eval_seconds:.1f}s -> {path.name}")
         runs[(name, seed)] = rec
     return runs
+
+def collect_runs(
+    cfg:dict, # a configuration from `make_config`
+    out, # output folder
+    log=print,
+) -> tuple: # ({(model, seed): Records} of the complete runs, [(model, seed) missing])
+    "The runs of `cfg` already complete in `out/records` (corrupt files set aside), and those missing"
+    out = Path(out)
+    dls = build_dls(cfg)
+    chash = config_hash(cfg, dls.fingerprint)
+    f = out/'config.json'
+    if not f.exists(): raise FileNotFoundError(f"{out} holds no config.json: no runs of learnability_run there")
+    runs, missing = {}, []
+    for name, seed in grid(cfg):
+        path = out/'records'/f'{name}_seed{seed}.npz'
+        rec = _load_or_set_aside(path, dls, chash, log) if path.exists() else None
+        if rec is None: missing.append((name, seed))
+        else: runs[(name, seed)] = rec
+    return runs, missing
+
 
 # %% ../nbs/04_experiment.ipynb #a5868cce
 def aggregate(
     runs:dict, # {(model, seed): Records} from `run_grid`
 ) -> tuple: # (per-sample DataFrame, correlation table DataFrame)
-    "Learnability, rank and hit rate per sample and model; Pearson correlations between models (None for one model)"
+    "Learnability, rank, hit rate and the other scores (`scores`) per sample and model; Pearson correlations between models (None for one model)"
     models = list(dict.fromkeys(m for m, _ in runs))
     labels = next(iter(runs.values())).labels
     df = pd.DataFrame({'idx': np.arange(len(labels)), 'label': labels})
@@ -245,6 +299,10 @@ def aggregate(
         df[f'{m}_learnability'] = scores[m]
         df[f'{m}_rank'] = learnability_rank(scores[m])
         df[f'{m}_hit_rate'] = hit_rate(np.stack([r.correct for r in recs]), counts)
+        margins = None if any(r.margins is None for r in recs) else np.stack([r.margins for r in recs])
+        more = scores_table(probs, np.stack([r.correct for r in recs]), counts, margins)   # the other scores (`scores`)
+        for s in ('variability', 'forgetting_events', 'first_learned', 'aum'):
+            if s in more: df[f'{m}_{s}'] = more[s].to_numpy()
     corr = correlation_table({MODEL_NAMES.get(m, m): s for m, s in scores.items()}) if len(scores) > 1 else None
     return df, corr
 
@@ -303,7 +361,7 @@ def write_report(
     n_boot:int=1000, # bootstrap resamples for Table 1's intervals
     boot_seed:int=0, # seed of the bootstrap
 ) -> dict: # the paths written
-    "Write learnability.csv, table1.csv/.md/.png, fig1a/b/c.png, convergence.png and run.json into `out` (one model: no Table 1, no 1a/1b)"
+    "Write learnability.csv (every score per model), table1.csv/.md/.png, fig1a/b/c.png, convergence.png, data_map.png, scores.png and run.json into `out` (one model: no Table 1, no 1a/1b)"
     out = Path(out)
     df, corr = aggregate(runs)
     df.to_csv(out/'learnability.csv', index=False, float_format='%.8g')
@@ -318,10 +376,10 @@ def write_report(
     scores = {MODEL_NAMES.get(m, m): df[f'{m}_learnability'].values for m in cfg['models']}
     denorm = lambda x: denormalize(torch.as_tensor(x), dls.stats)
     if corr is not None:
-        figs = figure1(scores, images=images, labels=df.label.values, vocab=dls.vocab, denorm=denorm)
+        figs = figure1(scores, images=images, labels=df.label.values, vocab=dls.vocab, denorm=denorm, n=min(8, len(df) // 2))
         figs['table1'] = plot_table1(corr, paper=PAPER_TABLE1)
     else:  # one model: its easiest and hardest samples (Figure 1c)
-        figs = dict(fig1c=plot_extremes(images, df.label.values, {m: learnability_rank(s) for m, s in scores.items()},
+        figs = dict(fig1c=plot_extremes(images, df.label.values, {m: learnability_rank(s) for m, s in scores.items()}, n=min(8, len(df) // 2),
                                         vocab=dls.vocab, denorm=denorm))
     models = list(dict.fromkeys(m for m, _ in runs))
     probs = {MODEL_NAMES.get(m, m): np.stack([r.probs for (mm, _), r in runs.items() if mm == m]) for m in models}
@@ -330,6 +388,12 @@ def write_report(
     if epoch_conv is not None:
         seed_conv = seed_convergence(per_seed_learnability(runs), n_boot=200, seed=boot_seed) if corr is not None else None
         figs['convergence'] = plot_convergence(epoch_conv, seed_conv)
+    # the other scores: each model's data map, and how all scores agree within and across models
+    tables = {MODEL_NAMES.get(m, m): pd.DataFrame({s: df[f'{m}_{s}'] for s in SCORES if f'{m}_{s}' in df}) for m in models}
+    fig, axs = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4.6), squeeze=False)
+    for ax, (name, t) in zip(axs[0], tables.items()): data_map(t, ax=ax, title=f"{name}: data map")
+    fig.tight_layout(); figs['data_map'] = fig
+    figs['scores'] = plot_score_agreement(score_agreement(tables)).figure
     for name, fig in figs.items():
         paths[name] = out/f'{name}.png'
         fig.savefig(paths[name], dpi=110, bbox_inches='tight'); plt.close(fig)
@@ -352,14 +416,29 @@ def run_experiment(
     log=print, # where to report progress
     n_boot:int=1000, # bootstrap resamples for Table 1's intervals
     boot_seed:int=0, # seed of the bootstrap
+    shard:tuple|None=None, # (I, N): train only this share of the grid (`parse_shard`), then report if the grid is complete
+    report_only:bool=False, # train nothing: report the runs already complete in `out`
+    allow_missing:bool=False, # report even if some runs of the grid are missing
     **overrides, # settings that override the preset
-) -> dict: # the paths written
-    "Run (or resume) the grid models × seeds, then write the report"
+) -> dict: # the paths written (empty when runs are missing and not allowed)
+    "Run (or resume) the grid models × seeds (or a shard of it), then write the report"
     cfg = make_config(preset, **overrides)
     start = time.perf_counter()
-    log(f"learnability_run: {len(cfg['models'])} model(s) × {len(cfg['seeds'])} seed(s) on {cfg['dataset']}, "
+    what = 'report of' if report_only else (f"shard {shard[0]}/{shard[1]} of" if shard else '')
+    log(f"learnability_run: {what + ' ' if what else ''}{len(cfg['models'])} model(s) × {len(cfg['seeds'])} seed(s) on {cfg['dataset']}, "
         f"{cfg['epochs']} epochs, width {cfg['width']}, mode {cfg['mode']} -> {out}")
-    runs = run_grid(cfg, out, progress=progress, log=log)
+    if not report_only: run_grid(cfg, out, progress=progress, log=log, shard=shard)
+    if shard is not None and not report_only:   # several jobs share the folder: one report, written once they are all done
+        log(f"shard {shard[0]}/{shard[1]} done: once every shard is, `learnability_run --report_only` (same options) writes the report")
+        return {}
+    runs, missing = collect_runs(cfg, out, log=log)
+    if missing:
+        names = ', '.join(f"{m} seed {s}" for m, s in missing)
+        if not allow_missing:
+            raise ValueError(f"{len(missing)} of {len(grid(cfg))} runs are missing: {names} (another job may still be training "
+                             "them; --allow_missing reports the others)")
+        if not runs: raise ValueError("no run of the grid is complete: nothing to report")
+        log(f"reporting without {len(missing)} missing run(s): {names}")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
         paths = write_report(cfg, runs, out, start=start, n_boot=n_boot, boot_seed=boot_seed)
@@ -390,14 +469,24 @@ def learnability_run(
     no_progress:bool=False, # hide the progress bars
     n_boot:int=1000, # bootstrap resamples for Table 1's 95% intervals
     boot_seed:int=0, # seed of the bootstrap
+    shard:str=None, # train only a share of the grid: I/N (the runs whose position modulo N is I), or /N to read I from SLURM_ARRAY_TASK_ID
+    report_only:bool=False, # train nothing: write the report from the runs complete in --out (fails if some are missing)
+    allow_missing:bool=False, # with --report_only: report the complete runs even if some are missing
+    skip_bad_images:bool=False, # for a folder of images: leave out files that are not readable images (and say how many)
+    debug:bool=False, # on error, show the traceback instead of one line
 ):
     "Measure sample-wise learnability of several models over seeds and write Table 1 and Figure 1"
     try:
         parse = lambda s, f: None if s is None else [f(v) for v in str(s).replace(' ', '').split(',') if v != '']
         try: seed_list = parse(seeds, int)
         except ValueError: raise ValueError(f"seeds must be comma-separated integers, got {seeds!r}")
-        run_experiment(out, preset=preset, progress=not no_progress, n_boot=n_boot, boot_seed=boot_seed, dataset=dataset, models=parse(models, str),
-                       seeds=seed_list, epochs=epochs, mode=mode, width=width, size=size, bs=bs, lr=lr, data_path=data_path,
-                       fast=False if plain_data else None, bf16=True if bf16 else None)
-    except (ValueError, FileNotFoundError) as e:
-        raise SystemExit(f"learnability_run: error: {e}")
+        paths = run_experiment(out, preset=preset, progress=not no_progress, n_boot=n_boot, boot_seed=boot_seed, dataset=dataset,
+                               models=parse(models, str), seeds=seed_list, epochs=epochs, mode=mode, width=width, size=size, bs=bs, lr=lr,
+                               data_path=data_path, fast=False if plain_data else None, bf16=True if bf16 else None,
+                               skip_bad_images=True if skip_bad_images else None, shard=parse_shard(shard),
+                               report_only=report_only, allow_missing=allow_missing)
+    except KeyboardInterrupt: raise
+    except Exception as e:
+        if debug: raise
+        what = '' if isinstance(e, (ValueError, FileNotFoundError)) else f"{type(e).__name__}: "
+        raise SystemExit(f"learnability_run: error: {what}{e}" + ('' if what == '' else " (--debug shows the traceback)"))
