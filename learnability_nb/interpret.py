@@ -12,7 +12,7 @@ import torch
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.vision.data import get_grid
-from .scores import HARD_IS_HIGH, hardest as _hardest, scores_table
+from .scores import hardest as _hardest, scores_table
 from .data import ShowIndexed, _yields_index, dataset_items, dls_fingerprint, train_eval_dl
 from .records import Records, load_records
 from .callback import LearnabilityRecorder
@@ -147,11 +147,7 @@ class LearnabilityInterpretation:
         by:str='learnability', # any score of `table()`: learnability, hit_rate, variability, forgetting_events, first_learned, aum
     ) -> pd.DataFrame:
         "The `k` hardest (or easiest) samples by a score, with their item, label and every score"
-        df = self.table()
-        if hardest: return _hardest(df, by, k)
-        if by not in df: raise ValueError(f"no score {by!r}; the table has {list(df.columns)}")
-        high = by in HARD_IS_HIGH or by == 'variability'
-        return df.dropna(subset=[by]).sort_values([by, 'learnability'], ascending=[high, False], kind='stable').head(k)
+        return _hardest(self.table(), by, k, easiest=not hardest)
 
     def per_class(self) -> pd.DataFrame:
         "Per class: samples, mean learnability and hit rate, and the share of its samples among the hardest `hard_frac` of all"

@@ -167,11 +167,12 @@ def hardest(
     table:pd.DataFrame, # from `scores_table`
     by:str='learnability', # a column
     k:int=10, # how many
+    easiest:bool=False, # the other end: the `k` easiest
 ) -> pd.DataFrame:
-    "The `k` hardest samples by one score (low learnability, hit rate, AUM; many forgetting events; learnt late; most variable), ties broken by learnability"
+    "The `k` hardest (or easiest) samples by one score (low learnability, hit rate, AUM; many forgetting events; learnt late; most variable), ties broken by learnability"
     if by not in table: raise ValueError(f"no score {by!r}; the table has {list(table.columns)}")
-    high = by in HARD_IS_HIGH or by == 'variability'
-    keys, asc = ([by, 'learnability'], [not high, True]) if by != 'learnability' and 'learnability' in table else (by, not high)
+    up = (by not in HARD_IS_HIGH and by != 'variability') != easiest   # ascending puts the hardest first for most scores
+    keys, asc = ([by, 'learnability'], [up, not easiest]) if by != 'learnability' and 'learnability' in table else (by, up)
     return table.dropna(subset=[by]).sort_values(keys, ascending=asc, kind='stable').head(k)
 
 # %% ../nbs/08_scores.ipynb #eaee6670
