@@ -163,8 +163,8 @@ def _model(cfg, n_classes):
     if cfg['model'] == 'tiny_cnn': return tiny_cnn(n_classes, 3, max(1, int(round(16 * cfg['width']))))
     return get_model(cfg['model'], n_classes=n_classes, in_channels=3, width=cfg['width'])
 
-def train(cfg:dict, x_train, y_train, x_valid, y_valid, n_classes:int, seed:int, mode:str='eval'):
-    "Train as `learnability_nb.experiment.train_one` does on the CPU (Adam, fit_one_cycle, cross-entropy), recording in `mode`"
+def train(cfg:dict, x_train, y_train, x_valid, y_valid, n_classes:int, seed:int, mode:str='eval', cbs=()):
+    "Train as `learnability_nb.experiment.train_one` does on the CPU (Adam, fit_one_cycle, cross-entropy), recording in `mode`; `cbs`: more callbacks"
     import torch
     from fastai.basics import Learner, CrossEntropyLossFlat, accuracy, set_seed
     from fastai.optimizer import Adam
@@ -175,7 +175,7 @@ def train(cfg:dict, x_train, y_train, x_valid, y_valid, n_classes:int, seed:int,
     dls = fast_dls_from_tensors(x_train, torch.as_tensor(y_train), x_valid, torch.as_tensor(y_valid), bs=cfg['bs'], device='cpu',
                                 name='noisy digits', vocab=[str(i) for i in range(n_classes)])
     rec = LearnabilityRecorder(mode)
-    learn = Learner(dls, _model(cfg, n_classes), loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=[rec], opt_func=Adam)
+    learn = Learner(dls, _model(cfg, n_classes), loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=[rec, *cbs], opt_func=Adam)
     start = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(cfg['epochs'], cfg['lr'])
     return rec, learn, time.perf_counter() - start
