@@ -205,6 +205,9 @@ class LearnabilityRecorder(Callback):
                 raise ValueError(f"{type(edl).__name__} cannot be sharded by fastai's DistributedDL: for several processes, "
                                  "use fastai DataLoaders (not the package's in-memory fast path)")
             self._pass_dl = DistributedDL(edl)
+            ws = dist.get_world_size()
+            if ws > n: raise ValueError(f"{ws} processes for {n} training samples: fastai's DistributedDL would give "
+                                        f"{ws - n} of them nothing but repeats of others' samples; use at most {n} processes")
         if not reads_index_from_batch(train) and train.n != n:
             raise ValueError(f"the training loader draws from {train.n} items but the eval loader holds {n}: they must be "
                              "the same training set in the same order (see `eval_dl`)")

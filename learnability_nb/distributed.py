@@ -12,7 +12,8 @@ from fastai.torch_core import num_distrib, rank_distrib
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['is_distributed', 'base_dls', 'shard_weights', 'parse_shard', 'lock_is_stale', 'claim']
+__all__ = ['is_distributed', 'base_dls', 'shard_weights', 'world_size', 'init_distributed', 'share', 'on_rank0', 'parse_shard',
+           'lock_is_stale', 'claim']
 
 # %% ../nbs/09_distributed.ipynb #717841e5
 @patch
@@ -42,6 +43,40 @@ def shard_weights(dl:DistributedDL, n_items:int) -> torch.Tensor|None:
     if real >= n_items: return None
     w = torch.zeros(n_items, dtype=torch.float32); w[:real] = 1
     return w
+
+# %% ../nbs/09_distributed.ipynb #8ac7ec9b
+import os, pickle
+
+def world_size() -> int:
+    "How many processes this run has: the process group's size, or what `torchrun` / `accelerate launch` put in `WORLD_SIZE` (1 otherwise)"
+    if dist.is_available() and dist.is_initialized(): return dist.get_world_size()
+    return int(os.environ.get('WORLD_SIZE', 1))
+
+def init_distributed() -> int:
+    "Join the process group `torchrun` or `accelerate launch` started this process in (gloo on CPUs, NCCL on GPUs); returns the world size"
+    n = world_size()
+    if n > 1 and not dist.is_initialized():
+        from accelerate import PartialState   # what fastai's `distrib_ctx` uses too: it finds this group and keeps it
+        PartialState(cpu=not torch.cuda.is_available())
+    return n
+
+def share(obj, src:int=0):
+    "`obj` as rank `src` has it, on every rank (`obj` itself with one process)"
+    if not is_distributed(): return obj
+    box = [obj]; dist.broadcast_object_list(box, src)
+    return box[0]
+
+def on_rank0(f, *args, **kwargs):
+    "Call `f` on rank 0 only: every rank returns its result, or raises its error (so no rank waits for one that failed)"
+    res = err = None
+    if not rank_distrib():
+        try: res = f(*args, **kwargs)
+        except Exception as e:
+            try: pickle.dumps(e); err = e
+            except Exception: err = RuntimeError(f"{type(e).__name__}: {e}")
+    res, err = share((res, err))
+    if err is not None: raise err
+    return res
 
 # %% ../nbs/09_distributed.ipynb #ecbb4473
 import json, os, socket, time

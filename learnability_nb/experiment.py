@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_experiment.ipynb #94d4745d
 from __future__ import annotations
-import hashlib, json, os, platform, sys, tempfile, time, warnings
+import hashlib, json, os, platform, signal, sys, tempfile, time, warnings
 # fastai's layers.py calls `torch.jit.script` when it is imported, which recent torch deprecates with a FutureWarning
 # that opened every `learnability_run`: noise about neither the user's data nor this package
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
@@ -36,8 +36,10 @@ from .plots import figure1, plot_extremes, plot_table1
 from .core import ONE_SEED, seed_table1, table1_ci, reliability_lines, epoch_convergence, seed_convergence
 from .plots import plot_convergence
 from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table
-from .distributed import claim, parse_shard
-
+from .distributed import claim, parse_shard, init_distributed, on_rank0, world_size
+from contextlib import ExitStack
+from fastai.torch_core import rank_distrib
+from fastcore.basics import noop
 
 # %% auto #0
 __all__ = ['PRESETS', 'MODEL_NAMES', 'RUN_KEYS', 'make_config', 'build_dls', 'config_hash', 'fused_adamw', 'BF16CPU', 'train_one',
@@ -66,7 +68,7 @@ def make_config(
     "A preset with `overrides` applied, checked: a clear ValueError for anything that cannot run"
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     cfg = dict(PRESETS[preset], preset=preset, data_path=None, fast=True, lean=None, bf16=None, fused=None, channels_last=None,
-               eval_bs=None, skip_bad_images=False)
+               eval_bs=None, skip_bad_images=False, processes=1)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(cfg)}")
     cfg.update({k: v for k, v in overrides.items() if v is not None})
@@ -84,7 +86,11 @@ def make_config(
     if cfg['mode'] not in MODES or cfg['mode'] == 'off': raise ValueError(f"mode must be 'eval' or 'online', got {cfg['mode']!r}")
     if not cfg['width'] > 0: raise ValueError(f"width must be > 0, got {cfg['width']}")
     if cfg['bs'] < 1: raise ValueError(f"bs must be >= 1, got {cfg['bs']}")
-    if cfg['eval_bs'] is None: cfg['eval_bs'] = cfg['bs'] * (8 if _on_gpu() else 2)   # no gradients: room for more
+    procs = cfg['processes'] = world_size()   # started by `torchrun` / `accelerate launch`: one run on all of them
+    if procs > 1:
+        if cfg['bs'] % procs: raise ValueError(f"bs {cfg['bs']} is the batch of all {procs} processes together: it must be a multiple of {procs}")
+        cfg['fast'] = False   # the in-memory fast path does not shard across processes: fastai's DataLoader does
+    if cfg['eval_bs'] is None: cfg['eval_bs'] = cfg['bs'] * (8 if _on_gpu() else 2)   # no gradients: room for more (all processes together)
     if isinstance(cfg['eval_bs'], bool) or not isinstance(cfg['eval_bs'], (int, np.integer)) or cfg['eval_bs'] < 1:
         raise ValueError(f"eval_bs must be an integer >= 1, got {cfg['eval_bs']!r}")
     if not cfg['lr'] > 0: raise ValueError(f"lr must be > 0, got {cfg['lr']}")
@@ -100,8 +106,9 @@ def make_config(
 
 # %% ../nbs/04_experiment.ipynb #cf89e430
 def build_dls(cfg:dict):
-    "The DataLoaders a configuration trains on (split fixed by split seed 0); in-memory data on the fast path"
-    ds, bs, size = cfg['dataset'], cfg['bs'], cfg['size']
+    "The DataLoaders a configuration trains on (split fixed by split seed 0); in-memory data on the fast path; one process's share of each batch when there are several"
+    procs = cfg.get('processes', 1)
+    ds, bs, size = cfg['dataset'], cfg['bs'] // procs, cfg['size']
     if ds == 'digits': dls = digits_dls(bs=bs, size=size, seed=0)
     elif ds == 'cifar10': dls = cifar10_dls(path=cfg.get('data_path'), bs=bs)
     else: dls = image_folder_dls(ds, size=size, bs=bs, seed=0, skip_bad_images=bool(cfg.get('skip_bad_images')))   # files on disk: the plain fastai path
@@ -109,7 +116,7 @@ def build_dls(cfg:dict):
         dls = fast_dls(dls, device=default_device(), channels_last=bool(cfg.get('channels_last')))
     # validation and the recorder's pass over the training set run without gradients: larger batches are cheaper
     # per image, and give the same results (BatchNorm uses its running statistics then)
-    ebs = cfg.get('eval_bs') or bs
+    ebs = -(-cfg['eval_bs'] // procs) if cfg.get('eval_bs') else bs
     if ebs != bs: dls.loaders[1:3] = [dl.new(bs=ebs) for dl in dls.loaders[1:3]]
     return dls
 
@@ -171,9 +178,14 @@ def train_one(
                     opt_func=fused_adamw if on('fused') else Adam)
     if on('bf16'): _to_bf16(learn)
     if on('channels_last'): learn.add_cb(ChannelsLast())   # the model; `build_dls` makes the batches channels-last
-    if progress: learn.fit_one_cycle(cfg['epochs'], cfg['lr'], cbs=list(cbs))
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(cfg['epochs'], cfg['lr'], cbs=list(cbs))
+    with ExitStack() as ctx:
+        # several processes (`torchrun`, `accelerate launch`): fastai's DDP, each process training on its shard of every batch
+        # (BatchNorm statistics over the whole batch, fastai's default, need GPUs: on CPUs each process keeps its own).
+        # Entered before `no_bar`: leaving `distrib_ctx` gives ranks > 0 a progress bar back, which `no_bar` would double
+        gpu = torch.cuda.is_available()
+        if cfg.get('processes', 1) > 1: ctx.enter_context(learn.distrib_ctx(sync_bn=gpu, cpu=not gpu))
+        if not progress or rank_distrib(): ctx.enter_context(learn.no_bar()); ctx.enter_context(learn.no_logging())
+        learn.fit_one_cycle(cfg['epochs'], cfg['lr'], cbs=list(cbs))
     return rec, learn
 
 # %% ../nbs/04_experiment.ipynb #3b9b15e1
@@ -186,7 +198,10 @@ def _write_json(path:Path, obj):
 def _claim_folder(out:Path, cfg:dict, chash:str):
     "Make `out` hold this configuration, or refuse if it holds another one"
     out.mkdir(parents=True, exist_ok=True); (out/'records').mkdir(exist_ok=True)
-    for tmp in (out/'records').glob('.*.tmp'): tmp.unlink()   # left by a run killed while saving
+    for tmp in (out/'records').glob('.*.tmp'):   # left by a run killed while saving (not one another job is saving now)
+        try:
+            if time.time() - tmp.stat().st_mtime > 600: tmp.unlink()
+        except FileNotFoundError: pass
     mine = dict(config_hash=chash, **{k: cfg[k] for k in RUN_KEYS})
     f = out/'config.json'
     if f.exists():
@@ -195,7 +210,9 @@ def _claim_folder(out:Path, cfg:dict, chash:str):
         if theirs.get('config_hash') != chash:
             diff = {k: (theirs.get(k), mine[k]) for k in mine if theirs.get(k) != mine[k] and k != 'config_hash'}
             what = ', '.join(f"{k}: {a!r} there, {b!r} now" for k, a, b in ((k, *v) for k, v in diff.items())) or 'the dataset content differs'
-            raise ValueError(f"{out} holds results of another configuration ({what}); "
+            why = (" (the in-memory fast path does not shard across processes: several processes use fastai's DataLoader, "
+                   "which one process uses with --plain_data)") if 'fast' in diff else ''
+            raise ValueError(f"{out} holds results of another configuration ({what}){why}; "
                              "use another --out folder, or delete that one to start over")
     elif any((out/'records').glob('*.npz')):
         raise ValueError(f"{out}/records holds records but no config.json: not mixing them in; use another --out folder")
@@ -231,35 +248,43 @@ def run_grid(
     progress:bool=True, # show fastai's progress bars
     log=print, # where to report each run
     shard:tuple|None=None, # (I, N): only the runs whose grid position modulo N is I (`parse_shard`)
-) -> dict: # {(model, seed): Records} of the runs this call trained or found done
+) -> dict: # {(model, seed): Records} of the runs this call trained or found done (on rank 0; other ranks get {})
     "Train every model × seed of `cfg` (or of its shard) not yet in `out/records`, saving each as soon as it ends; runs another job holds are skipped"
-    out = Path(out)
+    out, lead = Path(out), not rank_distrib()
     dls = build_dls(cfg)
+    procs = cfg.get('processes', 1)
+    if procs > len(dls.train_ds):
+        raise ValueError(f"{procs} processes for {len(dls.train_ds)} training samples: each process needs samples of its own; "
+                         f"use at most {len(dls.train_ds)} processes")
     chash = config_hash(cfg, dls.fingerprint)
-    _claim_folder(out, cfg, chash)
+    on_rank0(_claim_folder, out, cfg, chash)   # with several processes, rank 0 does the bookkeeping and tells the others
     todo = grid(cfg, shard)
     runs, n_runs = {}, len(todo)
     for k, (name, seed) in enumerate(todo, 1):
-        path = out/'records'/f'{name}_seed{seed}.npz'
-        rec = _load_or_set_aside(path, dls, chash, log) if path.exists() else None
-        if rec is not None: log(f"[{k}/{n_runs}] {name} seed {seed}: done before, loaded {path.name}")
-        else:
-            with claim(path) as lock:
-                if lock is None:
-                    log(f"[{k}/{n_runs}] {name} seed {seed}: another job is training it ({path.name}.lock); skipped"); continue
+        path, tag = out/'records'/f'{name}_seed{seed}.npz', f"[{k}/{n_runs}] {name} seed {seed}"
+        with ExitStack() as held:
+            found = {}
+            def decide() -> str:
+                "'done' (records loaded), 'skip' (another job holds it) or 'train' (its lock is now held here)"
+                rec = _load_or_set_aside(path, dls, chash, log) if path.exists() else None
+                if rec is not None: found['rec'] = rec; log(f"{tag}: done before, loaded {path.name}"); return 'done'
+                lock = found['lock'] = held.enter_context(claim(path))   # held until this run is saved
+                if lock is None: log(f"{tag}: another job is training it ({path.name}.lock); skipped"); return 'skip'
                 if path.exists() and (rec := _load_or_set_aside(path, dls, chash, log)) is not None:   # finished while we looked
-                    log(f"[{k}/{n_runs}] {name} seed {seed}: done by another job, loaded {path.name}")
-                else:
-                    start = time.perf_counter()
-                    recorder, learn = train_one(cfg, name, seed, progress=progress, cbs=[_Heartbeat(lock)])
-                    secs = time.perf_counter() - start
-                    with learn.no_bar(), learn.no_logging(): valid_loss, valid_acc = learn.validate()
-                    recorder.save(path, model=name, seed=seed, config_hash=chash, train_seconds=round(secs, 2),
-                                  n_params=n_params(learn.model), valid_accuracy=round(float(valid_acc), 4))
-                    rec = load_records(path)   # aggregate what was saved, so a resumed experiment equals an uninterrupted one
-                    log(f"[{k}/{n_runs}] {name} seed {seed}: {secs:.1f}s, valid accuracy {valid_acc:.3f}, "
-                        f"eval pass {recorder.eval_seconds:.1f}s -> {path.name}")
-        runs[(name, seed)] = rec
+                    found['rec'] = rec; log(f"{tag}: done by another job, loaded {path.name}"); return 'done'
+                return 'train'
+            action = on_rank0(decide)
+            if action == 'skip': continue
+            if action == 'train':   # every process trains it; rank 0 holds the lock and writes the records
+                start = time.perf_counter()
+                recorder, learn = train_one(cfg, name, seed, progress=progress, cbs=[_Heartbeat(found.get('lock'))])
+                secs = time.perf_counter() - start
+                with learn.no_bar(), learn.no_logging(): valid_loss, valid_acc = learn.validate()
+                recorder.save(path, model=name, seed=seed, config_hash=chash, train_seconds=round(secs, 2), processes=procs,
+                              n_params=n_params(learn.model), valid_accuracy=round(float(valid_acc), 4))
+                if lead: found['rec'] = load_records(path)   # aggregate what was saved: a resumed experiment equals an uninterrupted one
+                log(f"{tag}: {secs:.1f}s, valid accuracy {valid_acc:.3f}, eval pass {recorder.eval_seconds:.1f}s -> {path.name}")
+        if lead: runs[(name, seed)] = found['rec']
     return runs
 
 def collect_runs(
@@ -280,7 +305,6 @@ def collect_runs(
         if rec is None: missing.append((name, seed))
         else: runs[(name, seed)] = rec
     return runs, missing
-
 
 # %% ../nbs/04_experiment.ipynb #a5868cce
 def aggregate(
@@ -421,13 +445,19 @@ def run_experiment(
     allow_missing:bool=False, # report even if some runs of the grid are missing
     **overrides, # settings that override the preset
 ) -> dict: # the paths written (empty when runs are missing and not allowed)
-    "Run (or resume) the grid models × seeds (or a shard of it), then write the report"
+    "Run (or resume) the grid models × seeds (or a shard of it), then write the report; under `torchrun` / `accelerate launch`, one run on all their processes"
+    init_distributed()   # started by a launcher: join its process group (nothing to do for one process)
+    if rank_distrib(): log, progress = noop, False   # rank 0 speaks and writes for all
     cfg = make_config(preset, **overrides)
     start = time.perf_counter()
+    procs = cfg['processes']
     what = 'report of' if report_only else (f"shard {shard[0]}/{shard[1]} of" if shard else '')
+    where = ('1 process' if procs == 1 else
+             f"{procs} processes (DDP: batch {cfg['bs']} = {procs} × {cfg['bs'] // procs}, fastai's DataLoader)")
     log(f"learnability_run: {what + ' ' if what else ''}{len(cfg['models'])} model(s) × {len(cfg['seeds'])} seed(s) on {cfg['dataset']}, "
-        f"{cfg['epochs']} epochs, width {cfg['width']}, mode {cfg['mode']} -> {out}")
+        f"{cfg['epochs']} epochs, width {cfg['width']}, mode {cfg['mode']}, {where} -> {out}")
     if not report_only: run_grid(cfg, out, progress=progress, log=log, shard=shard)
+    if rank_distrib(): return {}   # the report is rank 0's
     if shard is not None and not report_only:   # several jobs share the folder: one report, written once they are all done
         log(f"shard {shard[0]}/{shard[1]} done: once every shard is, `learnability_run --report_only` (same options) writes the report")
         return {}
@@ -476,6 +506,13 @@ def learnability_run(
     debug:bool=False, # on error, show the traceback instead of one line
 ):
     "Measure sample-wise learnability of several models over seeds and write Table 1 and Figure 1"
+    procs = world_size()   # > 1 under `torchrun` / `accelerate launch`
+    who = '' if procs == 1 else f"rank {os.environ.get('RANK', '?')}/{procs}: "
+    if procs > 1:   # a launcher stops the other processes when one fails: stop cleanly (run locks released), and say why
+        def _stopped(signum, frame):
+            raise SystemExit(f"learnability_run: {who}stopped ({signal.Signals(signum).name}): another process of this run failed "
+                             "(see its message); nothing half-written; the same command resumes")
+        signal.signal(signal.SIGTERM, _stopped)
     try:
         parse = lambda s, f: None if s is None else [f(v) for v in str(s).replace(' ', '').split(',') if v != '']
         try: seed_list = parse(seeds, int)
@@ -489,4 +526,8 @@ def learnability_run(
     except Exception as e:
         if debug: raise
         what = '' if isinstance(e, (ValueError, FileNotFoundError)) else f"{type(e).__name__}: "
-        raise SystemExit(f"learnability_run: error: {what}{e}" + ('' if what == '' else " (--debug shows the traceback)"))
+        peer = (" (with several processes this is often another process failing first: see its message; "
+                "nothing is half-written, and the same command resumes)") if procs > 1 and what else ''
+        raise SystemExit(f"learnability_run: {who}error: {what}{e}{peer}" + ('' if what == '' else " (--debug shows the traceback)"))
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
