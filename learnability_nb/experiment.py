@@ -503,6 +503,8 @@ def learnability_run(
     report_only:bool=False, # train nothing: write the report from the runs complete in --out (fails if some are missing)
     allow_missing:bool=False, # with --report_only: report the complete runs even if some are missing
     skip_bad_images:bool=False, # for a folder of images: leave out files that are not readable images (and say how many)
+    slurm:str=None, # submit the grid as cluster jobs instead (submitit): Slurm options 'partition=gpu,time=600,gpus=1', or cluster=local
+    jobs:int=None, # with --slurm: how many jobs share the grid (default: one per run)
     debug:bool=False, # on error, show the traceback instead of one line
 ):
     "Measure sample-wise learnability of several models over seeds and write Table 1 and Figure 1"
@@ -517,11 +519,17 @@ def learnability_run(
         parse = lambda s, f: None if s is None else [f(v) for v in str(s).replace(' ', '').split(',') if v != '']
         try: seed_list = parse(seeds, int)
         except ValueError: raise ValueError(f"seeds must be comma-separated integers, got {seeds!r}")
-        paths = run_experiment(out, preset=preset, progress=not no_progress, n_boot=n_boot, boot_seed=boot_seed, dataset=dataset,
-                               models=parse(models, str), seeds=seed_list, epochs=epochs, mode=mode, width=width, size=size, bs=bs, lr=lr,
-                               data_path=data_path, fast=False if plain_data else None, bf16=True if bf16 else None,
-                               skip_bad_images=True if skip_bad_images else None, shard=parse_shard(shard),
-                               report_only=report_only, allow_missing=allow_missing)
+        settings = dict(preset=preset, dataset=dataset, models=parse(models, str), seeds=seed_list, epochs=epochs, mode=mode,
+                        width=width, size=size, bs=bs, lr=lr, data_path=data_path, fast=False if plain_data else None,
+                        bf16=True if bf16 else None, skip_bad_images=True if skip_bad_images else None)
+        if slurm is not None:   # the grid as cluster jobs (`cluster`), each running `--shard I/N` of it, then the report
+            if shard is not None or report_only: raise ValueError("--slurm submits the whole grid and its report: not with --shard or --report_only")
+            from .cluster import submit_grid   # (imports submitit)
+            submit_grid(out, jobs=jobs, slurm=slurm, n_boot=n_boot, boot_seed=boot_seed, **settings)
+            return
+        if jobs is not None: raise ValueError("--jobs goes with --slurm (how many cluster jobs share the grid)")
+        paths = run_experiment(out, progress=not no_progress, n_boot=n_boot, boot_seed=boot_seed, shard=parse_shard(shard),
+                               report_only=report_only, allow_missing=allow_missing, **settings)
     except KeyboardInterrupt: raise
     except Exception as e:
         if debug: raise
