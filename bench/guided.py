@@ -52,7 +52,7 @@ def conditions() -> dict:
     return c
 
 QUICK = dict(settings=['sym20'], seeds=[0, 1], conditions=['random', 'curriculum_root', 'hard_x3', 'drop10', 'prune50_learnability', 'prune50_random'])
-DEFAULTS = dict(model='resnet20', width=0.25, size=16, epochs=6, bs=64, lr=1e-2, noise_seed=0, score_seed=100)
+DEFAULTS = dict(model='tiny_cnn', width=2.0, size=16, epochs=10, bs=64, lr=3e-2, noise_seed=0, score_seed=100)
 
 def record_scores(cfg, x, y_train, xv, yv, seed:int) -> tuple[pd.DataFrame, float, float]:
     "One recording run on the training labels: the per-sample scores (`scores_table`), clean valid accuracy, seconds"
