@@ -141,7 +141,7 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true', help=f"sym20, seeds 0,1, conditions {', '.join(QUICK['conditions'])}")
     p.add_argument('--report-only', action='store_true', help='only rebuild guided.csv and summary.md from the runs in --out')
     p.add_argument('--settings', default=','.join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
-    p.add_argument('--seeds', default='0,1,2,3,4', help='comma-separated evaluation seeds')
+    p.add_argument('--seeds', default='0,1,2,3,4', help='comma-separated evaluation seeds (not --score-seed)')
     p.add_argument('--conditions', default='all', help=f"comma-separated, of {', '.join(conditions())}")
     for k, v in DEFAULTS.items(): p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     a = p.parse_args(argv)
@@ -151,6 +151,7 @@ def main(argv=None):
     bad = [s for s in settings if s not in SETTINGS] + [c for c in names if c not in conds]
     if bad: sys.exit(f"unknown setting(s)/condition(s) {bad}")
     if 'random' not in names: names = ['random'] + names   # every comparison is to it
+    if a.model not in ('resnet20', 'vgg16', 'mobilenet', 'tiny_cnn'): sys.exit(f"unknown model {a.model!r}; choose resnet20, vgg16, mobilenet or tiny_cnn")
     if a.score_seed in seeds: sys.exit(f"--score-seed {a.score_seed} is one of the evaluation seeds: scores must come from another run")
     cfg = {k: getattr(a, k) for k in DEFAULTS}
     out = Path(a.out); (out/'runs').mkdir(parents=True, exist_ok=True)
