@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Time Table 1's two-level bootstrap (`learnability_nb.core.seed_table1`: resamples seeds within each model, and
-samples) at the size issue 10 names: 50,000 samples x 3 models x 5 seeds x 1,000 resamples, on synthetic data.
+"""Time Table 1's intervals (`learnability_nb.core.seed_table1`: a bootstrap over samples with every seed in, and a
+delete-one-seed jackknife within each model) at the size issue 10 names: 50,000 samples x 3 models x 5 seeds x 1,000
+resamples, on synthetic data.
 
     python bench/boot_time.py                      # 50,000 x 3 x 5, 1,000 resamples, 3 repeats
     python bench/boot_time.py --n 1437 --seeds 3   # the default run's size

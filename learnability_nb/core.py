@@ -11,9 +11,10 @@ import pandas as pd
 from scipy import stats
 
 # %% auto #0
-__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'TWO_SEEDS', 'learnability', 'hit_rate', 'check_records',
-           'learnability_rank', 'sample_scores', 'correlation_table', 'table1', 'table1_markdown', 'spearman_brown',
-           'bootstrap_draws', 'seed_table1', 'table1_ci', 'reliability_lines', 'epoch_convergence', 'seed_convergence']
+__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'TWO_SEEDS', 'METHOD', 'FISHER', 'learnability', 'hit_rate',
+           'check_records', 'learnability_rank', 'sample_scores', 'correlation_table', 'table1', 'table1_markdown',
+           'spearman_brown', 'bootstrap_draws', 'jackknife_counts', 'seed_table1', 'table1_ci', 'reliability_lines',
+           'epoch_convergence', 'seed_convergence']
 
 # %% ../nbs/00_core.ipynb #700fbf2f
 def _as_records(a, name:str, kind:str='float') -> np.ndarray:
@@ -227,25 +228,25 @@ def spearman_brown(
     with np.errstate(invalid='ignore', divide='ignore'): return k * rho / (1 + (k - 1) * rho)
 
 # %% ../nbs/00_core.ipynb #adf20959
-def _draw_seeds(rng, b:int, k:int) -> np.ndarray:
-    "`b` draws of `k` seed indices with replacement, redrawn until at least two distinct seeds (when k > 1)"
-    idx = rng.integers(0, k, (b, k))
-    while k > 1 and (bad := np.flatnonzero((idx == idx[:, :1]).all(1))).size: idx[bad] = rng.integers(0, k, (bad.size, k))
-    return idx
-
 def bootstrap_draws(
     n_samples:int, # N, samples per model
-    n_seeds:dict, # model name -> K, seeds of that model
     n_boot:int=1000, # resamples
     seed:int=0, # seed of the bootstrap's generator
     chunk:int|None=None, # resamples per batch; default: about 4M sample indices per batch
 ):
-    "Yield batches of two-level bootstrap draws: (sample indices (b, N), {model: seed indices (b, K), two distinct seeds at least})"
+    "Yield batches of sample-bootstrap draws: sample indices (b, N), the same samples for every model and seed"
     rng = np.random.default_rng(seed)
     chunk = chunk or max(1, (1 << 22) // n_samples)
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        yield rng.integers(0, n_samples, (b, n_samples)), {m: _draw_seeds(rng, b, k) for m, k in n_seeds.items()}
+    for start in range(0, n_boot, chunk): yield rng.integers(0, n_samples, (min(chunk, n_boot - start), n_samples))
+
+def jackknife_counts(
+    n_seeds:dict, # model name -> K, seeds of that model
+) -> tuple: # (model left out per replicate (J,), {model: seed counts (J, K), 0 for the seed left out})
+    "The delete-one-seed jackknife: one replicate per seed of every model with two seeds or more, that seed left out, all others in"
+    left = [(m, i) for m, k in n_seeds.items() if k > 1 for i in range(k)]
+    counts = {m: np.ones((len(left), k)) for m, k in n_seeds.items()}
+    for j, (m, i) in enumerate(left): counts[m][j, i] = 0
+    return np.array([m for m, _ in left]), counts
 
 def _rank_order(values:np.ndarray) -> tuple:
     "Descending order of `values` (N,) and, in that order, where each group of ties ends"
@@ -278,21 +279,22 @@ def _pair_weights(c:np.ndarray) -> np.ndarray:
     return pw
 
 def _resampled_ranks(seeds:np.ndarray, counts:np.ndarray, weights:np.ndarray, cache:dict) -> np.ndarray:
-    "Ranks (b, N) of the mean of the drawn seeds (`counts` (b, K)) in each resample; one sort per distinct draw of seeds, kept in `cache`"
+    "Ranks (b, N) of the mean of the seeds in `counts` (b, K) under sample weights (b, N); one sort per distinct set of seeds, kept in `cache`"
     out = np.empty_like(weights)
-    draws, which = np.unique(counts, axis=0, return_inverse=True)   # K = 5 seeds: at most 126 distinct draws
+    draws, which = np.unique(counts, axis=0, return_inverse=True)   # the sample bootstrap: one; the jackknife: K + 1
     for u, c in enumerate(draws):
         key = tuple(c)
-        if key not in cache: cache[key] = _rank_order(c @ seeds / len(seeds))
+        if key not in cache: cache[key] = _rank_order(c @ seeds / c.sum())
         rows = np.flatnonzero(which.ravel() == u)
         out[rows] = _weighted_ranks(weights[rows], *cache[key])
     return out
 
 # %% ../nbs/00_core.ipynb #7eb94efd
-def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, seed_idx:dict, cache:dict|None=None) -> dict:
-    "Statistics of one batch of resamples, vectorised: learnability r, rank r, seed r, reliability per resample"
+def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, counts:dict, cache:dict|None=None) -> dict:
+    "Statistics of a batch of replicates (sample indices (b, N), per model seed counts (b, K)), vectorised: learnability r, rank r, seed r, reliability, disattenuated r"
     cache = {} if cache is None else cache
     names = list(arrs)
+    counts = {m: np.asarray(counts[m], dtype=np.float64) for m in names}
     S = np.concatenate([arrs[m] for m in names])   # (Q, N): every seed of every model, centred
     S = S - S.mean(1, keepdims=True)
     sl, q = {}, 0
@@ -300,27 +302,27 @@ def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, seed_idx:dict, cache:dict
     b, N = sample_idx.shape
     w = np.bincount((sample_idx + N * np.arange(b)[:, None]).ravel(), minlength=b * N).reshape(b, N) / N
     iu, ju = np.triu_indices(q)
-    mean, second = w @ S.T, w @ (S[iu] * S[ju]).T   # one matrix product gives every covariance of every resample
+    mean, second = w @ S.T, w @ (S[iu] * S[ju]).T   # one matrix product gives every covariance of every replicate
     cov = np.empty((b, q, q))
     cov[:, iu, ju] = cov[:, ju, iu] = second - mean[:, iu] * mean[:, ju]
-    out, var_k, counts = {}, {}, {}
+    out, var_k, k_in = {}, {}, {}
     for m in names:
-        K = len(arrs[m])
-        c = counts[m] = (seed_idx[m][:, :, None] == np.arange(K)).sum(1).astype(np.float64)   # (b, K) times each seed is drawn
+        c = counts[m]   # (b, K) times each seed is in
+        k = k_in[m] = c.sum(1)
         C = cov[:, sl[m], sl[m]]
         d = np.diagonal(C, axis1=1, axis2=2)
-        v_mean = (c * d).sum(1) / K   # mean variance of one seed
+        v_mean = (c * d).sum(1) / k   # mean variance of one seed
         pw = _pair_weights(c); den = pw.sum((1, 2))
         with np.errstate(invalid='ignore', divide='ignore'):
             c_mean = (pw * C).sum((1, 2)) / den   # mean covariance of two distinct seeds
-            seed_r = (pw * C / np.sqrt(d[:, :, None] * d[:, None, :])).sum((1, 2)) / den
-        # variance of the mean of K distinct seeds: drawing a seed twice must not count as two independent ones
-        var_k[m] = v_mean if K == 1 else v_mean / K + (K - 1) / K * c_mean
-        out[f'seed_r/{m}'] = seed_r if K > 1 else np.full(b, np.nan)
-        out[f'reliability/{m}'] = spearman_brown(out[f'seed_r/{m}'], K)
+            seed_r = (pw * C / np.sqrt(d[:, :, None] * d[:, None, :])).sum((1, 2)) / den   # NaN with one seed in
+            # variance of the mean of k distinct seeds: a seed counted twice must not count as two independent ones
+            var_k[m] = np.where(k > 1, v_mean / k + (k - 1) / k * c_mean, v_mean)
+        out[f'seed_r/{m}'] = seed_r
+        out[f'reliability/{m}'] = spearman_brown(seed_r, k)
     ranks = {m: _wcentre(_resampled_ranks(arrs[m], counts[m], w * N, cache.setdefault(m, {})), w) for m in names}
     for a, bb in combinations(names, 2):
-        cross = np.einsum('bi,bij,bj->b', counts[a], cov[:, sl[a], sl[bb]], counts[bb]) / (len(arrs[a]) * len(arrs[bb]))
+        cross = np.einsum('bi,bij,bj->b', counts[a], cov[:, sl[a], sl[bb]], counts[bb]) / (k_in[a] * k_in[bb])
         with np.errstate(invalid='ignore', divide='ignore'):
             r = cross / np.sqrt(var_k[a] * var_k[bb])
             rel = out[f'reliability/{a}'] * out[f'reliability/{bb}']
@@ -329,32 +331,76 @@ def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, seed_idx:dict, cache:dict
         out[f'rank_r/{a}/{bb}'] = _wcorr(ranks[a], ranks[bb], w)
     return out
 
+def _all_seeds(arrs:dict, b:int) -> dict: return {m: np.ones((b, len(a))) for m, a in arrs.items()}
+
 def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None) -> dict:
-    "Every statistic of `_bootstrap_chunk` for `n_boot` two-level resamples: name -> (n_boot,) array"
-    n_seeds, N = {m: len(a) for m, a in arrs.items()}, next(iter(arrs.values())).shape[1]
-    cache = {}   # sorted order of each distinct draw of seeds, shared by all batches
-    parts = [_bootstrap_chunk(arrs, si, ki, cache) for si, ki in bootstrap_draws(N, n_seeds, n_boot, seed, chunk)]
+    "Every statistic of `_bootstrap_chunk` for `n_boot` sample-bootstrap resamples, every seed in: name -> (n_boot,) array"
+    N = next(iter(arrs.values())).shape[1]
+    cache = {}   # sorted order of each model's K-seed mean, shared by all batches
+    parts = [_bootstrap_chunk(arrs, si, _all_seeds(arrs, len(si)), cache) for si in bootstrap_draws(N, n_boot, seed, chunk)]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+def _jackknife_stats(arrs:dict) -> tuple:
+    "Every statistic of `_bootstrap_chunk` with one seed left out (`jackknife_counts`), on all samples: (model left out (J,), name -> (J,) array)"
+    left, counts = jackknife_counts({m: len(a) for m, a in arrs.items()})
+    if not len(left): return left, {}
+    N = next(iter(arrs.values())).shape[1]
+    return left, _bootstrap_chunk(arrs, np.broadcast_to(np.arange(N), (len(left), N)), counts)
 
 def _point_stats(arrs:dict) -> dict:
     "The statistics of `_bootstrap_chunk` on the data itself: every sample and every seed once"
     N = next(iter(arrs.values())).shape[1]
-    return {k: v[0] for k, v in _bootstrap_chunk(arrs, np.arange(N)[None], {m: np.arange(len(a))[None] for m, a in arrs.items()}).items()}
+    return {k: v[0] for k, v in _bootstrap_chunk(arrs, np.arange(N)[None], _all_seeds(arrs, 1)).items()}
 
 # %% ../nbs/00_core.ipynb #222ace04
 ONE_SEED = 'n/a (one seed)' # what a reliability (and a disattenuated r) reads with a single seed
-TWO_SEEDS = 'two seeds: the bootstrap cannot resample them (one seed repeated is not a two-seed mean), so its intervals cover the samples only'
+TWO_SEEDS = ('two seeds: the seed noise is judged from one degree of freedom, so the intervals of learnability and rank r are wide; '
+             'seed-to-seed r, reliability and disattenuated r cannot leave a seed out (one seed has no pair), so their intervals cover the samples only')
+METHOD = ('sample bootstrap (every seed in) for the samples, delete-one-seed jackknife within each model for the seeds, '
+          'combined with a Student t quantile (Welch–Satterthwaite degrees of freedom); correlations on Fisher z scale')
+FISHER = ('learnability_r', 'rank_r', 'seed_r') # statistics that are correlations: intervals built on Fisher's z = atanh(r)
 
 def _constant(a:np.ndarray) -> bool: return bool(np.ptp(a) <= 1e-12 * max(1., np.abs(a).max()))
 
+def _ci(
+    key:str, # statistic, e.g. 'learnability_r/A/B'
+    point:dict, boot:dict, # `_point_stats`, `_bootstrap_stats`
+    left:np.ndarray, jack:dict, # `_jackknife_stats`
+    n_seeds:dict, # model -> K
+    ci:float, # coverage
+) -> tuple: # (low, high), NaN where there is no interval
+    "One interval: the sample bootstrap's percentile half-widths and the seeds' jackknife variance, added, scaled by t(ν)/z"
+    est = point.get(key, np.nan)
+    if key not in boot or not np.isfinite(est): return np.nan, np.nan
+    fisher = key.split('/')[0] in FISHER and abs(est) < 1
+    f, finv = (np.arctanh, np.tanh) if fisher else (np.asarray, np.asarray)
+    with np.errstate(invalid='ignore', divide='ignore'): e, v = f(est), f(boot[key])
+    v = v[np.isfinite(v)]
+    if len(v) < 10: return np.nan, np.nan
+    alpha = (1 - ci) / 2
+    z = stats.norm.ppf(1 - alpha)
+    q_lo, q_hi = np.quantile(v, [alpha, 1 - alpha])
+    h_lo, h_hi = max(e - q_lo, 0.), max(q_hi - e, 0.)   # the samples' part, from the bootstrap (may be asymmetric)
+    var_seed, ws = 0., 0.   # the seeds' part: delete-one-seed jackknife per model, (K-1)/K Σ (θ_(-i) - θ_(·))²
+    for m, K in n_seeds.items():
+        if K < 2 or key not in jack: continue
+        with np.errstate(invalid='ignore', divide='ignore'): vals = f(jack[key][left == m])
+        if not np.isfinite(vals).all(): continue   # e.g. a seed-to-seed r from two seeds, one left out: samples only
+        var_m = (K - 1) / K * ((vals - vals.mean()) ** 2).sum()
+        var_seed += var_m; ws += var_m ** 2 / (K - 1)
+    v_samp = ((h_lo + h_hi) / (2 * z)) ** 2
+    nu = (v_samp + var_seed) ** 2 / ws if ws > 0 else np.inf   # Welch–Satterthwaite: K - 1 per model, ∞ for the samples
+    g = stats.t.ppf(1 - alpha, nu) / z
+    return float(finv(e - g * np.sqrt(h_lo ** 2 + z ** 2 * var_seed))), float(finv(e + g * np.sqrt(h_hi ** 2 + z ** 2 * var_seed)))
+
 def seed_table1(
     seed_scores:dict, # model name -> (K, N) learnability of each seed (run) separately, same samples in the same order
-    n_boot:int=1000, # bootstrap resamples
+    n_boot:int=1000, # sample-bootstrap resamples
     ci:float=0.95, # coverage of the intervals
     seed:int=0, # seed of the bootstrap
     chunk:int|None=None, # resamples per vectorised batch (memory ~ 10 × chunk × N floats)
 ) -> tuple: # (pairs DataFrame: one row per pair of models, models DataFrame: one row per model)
-    "Table 1 with two-level bootstrap intervals (seeds within each model, and samples), seed-to-seed r, reliability and disattenuated r"
+    "Table 1 with intervals for the samples (bootstrap) and the seeds (delete-one-seed jackknife, t quantile), seed-to-seed r, reliability and disattenuated r"
     arrs = _check_seed_scores(seed_scores)
     if not 0 < ci < 1: raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 10: raise ValueError(f"n_boot must be an integer >= 10, got {n_boot!r}")
@@ -364,28 +410,26 @@ def seed_table1(
     for m, a in arrs.items():
         if m not in constant and any(_constant(s) for s in a): notes[m] = f"{m}: a seed's learnability is the same for every sample: no seed-to-seed r"
     live = {m: a for m, a in arrs.items() if m not in constant}
-    point = _point_stats(live) if live else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)   # NaN where a resample drew one seed only: left out below
-        boot = _bootstrap_stats(live, n_boot, seed, chunk) if len(live) > 1 or any(len(a) > 1 for a in live.values()) else {}
-    lo, hi = (1 - ci) / 2, 1 - (1 - ci) / 2
-    def interval(key, shift=False):
-        if key not in boot or np.isnan(point[key]): return np.nan, np.nan
-        v = boot[key][np.isfinite(boot[key])]
-        if len(v) < 10: return np.nan, np.nan
-        q = np.quantile(v, [lo, hi])
-        # ranks of a mean over seeds drawn with repeats carry more seed noise than the K-seed mean: the bootstrap's
-        # values sit below the estimate; take its spread around the estimate (the bias-corrected percentile interval)
-        return tuple(q - (v.mean() - point[key]) if shift else q)
+    point, boot, left, jack = {}, {}, np.array([]), {}
+    if live:
+        point = _point_stats(live)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)   # NaN where a replicate has no pair of seeds: left out below
+            if len(live) > 1 or any(len(a) > 1 for a in live.values()): boot = _bootstrap_stats(live, n_boot, seed, chunk)
+            left, jack = _jackknife_stats(live)
+    n_seeds = {m: len(a) for m, a in live.items()}
+    interval = lambda key: _ci(key, point, boot, left, jack, n_seeds, ci)
     models = []
     for m, a in arrs.items():
         K = len(a)
         sr = np.nan if m not in live or K < 2 else point[f'seed_r/{m}']
-        models.append(dict(model=m, n_seeds=K, seed_r=sr, seed_r_ci_low=interval(f'seed_r/{m}')[0], seed_r_ci_high=interval(f'seed_r/{m}')[1],
-                           reliability=spearman_brown(sr, K) if K > 1 else np.nan,
-                           reliability_ci_low=interval(f'reliability/{m}')[0], reliability_ci_high=interval(f'reliability/{m}')[1],
+        lo, hi = interval(f'seed_r/{m}') if K > 1 else (np.nan, np.nan)
+        # the reliability's interval: seed r's, mapped through Spearman–Brown (monotone), a reliability being in [0, 1]
+        rel_lo, rel_hi = (spearman_brown(np.clip(x, 0, 1), K) if K > 1 else np.nan for x in (lo, hi))
+        models.append(dict(model=m, n_seeds=K, seed_r=sr, seed_r_ci_low=lo, seed_r_ci_high=hi,
+                           reliability=spearman_brown(sr, K) if K > 1 else np.nan, reliability_ci_low=rel_lo, reliability_ci_high=rel_hi,
                            note=notes.get(m, ONE_SEED if K < 2 else f'{m}: {TWO_SEEDS}' if K == 2 else '')))
-    models = pd.DataFrame(models).astype({'reliability': float})
+    models = pd.DataFrame(models).astype({'reliability': float, 'reliability_ci_low': float, 'reliability_ci_high': float})
     rel = models.set_index('model').reliability
     pairs = []
     for a, b in combinations(arrs, 2):
@@ -396,7 +440,7 @@ def seed_table1(
         note = ' and '.join(f'{m} has one seed' for m in (a, b) if len(arrs[m]) < 2)
         two = ' and '.join(m for m in (a, b) if len(arrs[m]) == 2)
         pairs.append(dict(model_a=a, model_b=b, learnability_r=lr, **dict(zip(['learnability_ci_low', 'learnability_ci_high'], interval(f'learnability_r/{key}'))),
-                          rank_r=rr, **dict(zip(['rank_ci_low', 'rank_ci_high'], interval(f'rank_r/{key}', shift=True))),
+                          rank_r=rr, **dict(zip(['rank_ci_low', 'rank_ci_high'], interval(f'rank_r/{key}'))),
                           reliability_a=rel[a], reliability_b=rel[b], disattenuated_r=dr,
                           **dict(zip(['disattenuated_ci_low', 'disattenuated_ci_high'], interval(f'disattenuated_r/{key}'))),
                           n_seeds_a=len(arrs[a]), n_seeds_b=len(arrs[b]),
@@ -406,7 +450,7 @@ def seed_table1(
             'reliability_a', 'reliability_b', 'disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high', 'n_seeds_a', 'n_seeds_b', 'note']
     pairs = pd.DataFrame(pairs).reindex(columns=cols)
     pairs['note'] = pairs['note'].fillna('')
-    pairs.attrs.update(n_boot=int(n_boot), ci=ci, seed=seed)
+    pairs.attrs.update(n_boot=int(n_boot), ci=ci, seed=seed, method=METHOD)
     return pairs, models
 
 # %% ../nbs/00_core.ipynb #41e53ded
