@@ -271,35 +271,32 @@ class GuidedTraining(Callback):
                                  distinct=len(np.unique(self.idxs))))
         self._install(dl)
 
+    @staticmethod
+    def _hook(dl) -> str:
+        "The loader method that gives an epoch's positions: fastai's `get_idxs`, `TensorDL`'s `_epoch_idxs`"
+        return '_epoch_idxs' if isinstance(dl, TensorDL) else 'get_idxs'
+
     def _install(self, dl):
         "Make `dl` yield `self.idxs` this epoch"
         self._remove()
-        cb = self
-        if isinstance(dl, TensorDL):
-            old = dl._get_idxs
-            def guided():
-                if cb._dl is dl: return torch.from_numpy(cb.idxs)
-                return old() if old is not None else (torch.randperm(dl.n, generator=dl._generator()) if dl.shuffle else torch.arange(dl.n))
-            dl._get_idxs, self._old = guided, old
-        else:
-            old = dl.__dict__.get('get_idxs', _MISSING)
-            def guided(this):
-                if cb._dl is this: return cb.idxs.tolist()
-                return (type(this).get_idxs(this) if old is _MISSING else old())   # a stale copy: the loader's own order
-            dl.get_idxs, self._old = MethodType(guided, dl), old   # a bound method: `dl.new(...)` does not copy it
-        self._dl, self._installed = dl, guided
+        cb, name = self, self._hook(dl)
+        old = dl.__dict__.get(name, _MISSING)
+        def guided(this, *args):
+            if cb._dl is this:   # the training loader, during this epoch
+                return torch.from_numpy(cb.idxs).to(this.device) if isinstance(this, TensorDL) else cb.idxs.tolist()
+            return getattr(type(this), name)(this, *args) if old is _MISSING else old(*args)   # stale: the loader's own order
+        # a method bound to `dl` on the instance: `dl.new(...)` (`get_preds`, `train_eval_dl`) does not copy it
+        setattr(dl, name, MethodType(guided, dl))
+        self._dl, self._installed, self._old = dl, guided, old
 
     def _remove(self):
         "The training loader's own order back"
         dl, self._dl = self._dl, None
         if dl is None: return
-        if isinstance(dl, TensorDL):
-            if dl._get_idxs is self._installed: dl._get_idxs = self._old
-        else:
-            cur = dl.__dict__.get('get_idxs')
-            if getattr(cur, '__func__', None) is self._installed:
-                if self._old is _MISSING: del dl.__dict__['get_idxs']
-                else: dl.get_idxs = self._old
+        name = self._hook(dl)
+        if getattr(dl.__dict__.get(name), '__func__', None) is self._installed:
+            if self._old is _MISSING: del dl.__dict__[name]
+            else: setattr(dl, name, self._old)
         self._installed = self._old = None
 
     def after_epoch(self): self._remove()
