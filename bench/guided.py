@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from noise import inject_noise, load_digits_split, train, _valid_acc   # noqa: E402 (the label-noise benchmark's data and training)
+from noise import claim_out, inject_noise, load_digits_split, train, _valid_acc   # noqa: E402 (the label-noise benchmark's data and training)
 
 SETTINGS = {'clean': 0.0, 'sym20': 0.2} # name -> symmetric noise rate in the training labels
 PRUNE_SCORES = ('learnability', 'forgetting_events')
@@ -159,12 +159,7 @@ def main(argv=None):
     meta = dict(cfg, torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(),
                 machine=f"{platform.machine()}, {os.cpu_count()} CPU(s)", torch_threads=torch.get_num_threads(),
                 started=datetime.datetime.now().isoformat(timespec='seconds'), command=' '.join(['python', 'bench/guided.py', *(argv or sys.argv[1:])]))
-    cf = out/'config.json'
-    if cf.exists():
-        old = json.loads(cf.read_text())
-        diff = {k: (old.get(k), cfg[k]) for k in cfg if old.get(k) != cfg[k]}
-        if diff: sys.exit(f"{out} holds runs of another configuration {diff}: use another --out")
-    else: cf.write_text(json.dumps(meta, indent=2))
+    claim_out(out, cfg, meta)
     start = time.perf_counter()
     if not a.report_only:
         data = load_digits_split(cfg['size'])

@@ -311,6 +311,15 @@ def summarize(table:pd.DataFrame) -> str:
                      + df.to_markdown() + "\n")
     return "\n".join(parts)
 
+def claim_out(out:Path, cfg:dict, meta:dict):
+    "Make `out` hold runs of `cfg` (writing `meta` as its config.json), or exit if it holds runs of another configuration"
+    cf = out/'config.json'
+    if cf.exists():
+        old = json.loads(cf.read_text())
+        diff = {k: (old.get(k), cfg[k]) for k in cfg if old.get(k) != cfg[k]}
+        if diff: sys.exit(f"{out} holds runs of another configuration {diff}: use another --out")
+    else: cf.write_text(json.dumps(meta, indent=2))
+
 def _ints(s): return [int(v) for v in str(s).split(',') if v != '']
 
 def main(argv=None):
@@ -339,12 +348,7 @@ def main(argv=None):
     meta = dict(cfg, mapping=mapping.tolist(), torch=torch.__version__, fastai=fastai.__version__, cleanlab=cleanlab.__version__,
                 sklearn=sklearn.__version__, python=platform.python_version(), machine=f"{platform.machine()}, {os.cpu_count()} CPU(s)",
                 torch_threads=torch.get_num_threads())
-    cf = out/'config.json'
-    if cf.exists():
-        old = json.loads(cf.read_text())
-        diff = {k: (old.get(k), cfg[k]) for k in cfg if old.get(k) != cfg[k]}
-        if diff: sys.exit(f"{out} holds runs of another configuration {diff}: use another --out")
-    else: cf.write_text(json.dumps(meta, indent=2))
+    claim_out(out, cfg, meta)
     print(f"class-conditional map (most confused other class): {dict(enumerate(mapping.tolist()))}", flush=True)
     start = time.perf_counter()
     for seed in ([] if a.report_only else seeds):   # seed-major: a grid cut short has every setting at the same number of seeds, give or take one
