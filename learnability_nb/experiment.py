@@ -33,7 +33,7 @@ from fastai.torch_core import default_device
 from .callback import LeanFit, LearnabilityRecorder, MODES, load_records
 from .models import MODELS, get_model, n_params
 from .plots import figure1, plot_extremes, plot_table1
-from .core import ONE_SEED, seed_table1, table1_ci, reliability_lines, epoch_convergence, seed_convergence
+from .core import ONE_SEED, METHOD, seed_table1, table1_ci, reliability_lines, epoch_convergence, seed_convergence
 from .plots import plot_convergence
 from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table
 from .distributed import claim, parse_shard, init_distributed, on_rank0, world_size
@@ -355,7 +355,7 @@ def table1_report(
     "Table 1 with its intervals, every model's seed-to-seed r and reliability, and the paper's table, as Markdown"
     pairs, models = seed_table1(per_seed_learnability(runs), n_boot=n_boot, seed=boot_seed)
     seeds = sorted({len(cfg['seeds'])} | set(models.n_seeds))
-    how = ("95% intervals from a bootstrap over seeds (within each model) and samples" if models.n_seeds.max() > 1
+    how = (f"95% intervals covering seeds and samples: {pairs.attrs.get('method', METHOD)}" if models.n_seeds.max() > 1
            else "one seed per model: 95% intervals from resampling samples only, seed noise not included")
     notes = [n for n in [*models.note, *pairs.note] if n and n != ONE_SEED]
     md = (f"Table 1 on {cfg['dataset']}: {'/'.join(map(str, seeds))} seed(s) per model, {cfg['epochs']} epochs, width {cfg['width']}, "
@@ -428,7 +428,7 @@ def write_report(
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
                 train_seconds=timings, valid_accuracy=accs,
                 total_seconds=None if start is None else round(time.perf_counter() - start, 1),
-                bootstrap=dict(n_boot=n_boot, seed=boot_seed, ci=0.95, levels='seeds within each model, and samples'),
+                bootstrap=dict(n_boot=n_boot, seed=boot_seed, ci=0.95, method=METHOD),
                 n_samples=len(df), fingerprint=next(iter(runs.values())).meta.get('fingerprint')))
     return dict(**paths, run=out/'run.json')
 
