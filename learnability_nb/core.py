@@ -63,7 +63,7 @@ NOT_OBSERVED = -1 # marker in `correct` records: the sample was not seen in that
 
 # %% ../nbs/00_core.ipynb #8f59d93e
 def _hit_block(c:np.ndarray, n:np.ndarray|None) -> tuple:
-    "Hits and views of a (R, T, n) block of `correct` (and `counts`), checking the values"
+    "Hit fractions summed over observed epochs, and the number of observed epochs, of a (R, T, n) block of `correct` (and `counts`), checking the values"
     c = c.astype(np.float64)
     if np.isinf(c).any(): raise ValueError("correct contains ±inf")
     c[c == NOT_OBSERVED] = np.nan
@@ -78,12 +78,14 @@ def _hit_block(c:np.ndarray, n:np.ndarray|None) -> tuple:
         if (n < 0).any() or ((n == 0) & obs).any() or ((n > 0) & ~obs).any():
             raise ValueError("counts must be > 0 exactly where correct is observed")
         if (np.nan_to_num(c) > n).any(): raise ValueError("correct has more hits than counts allows")
-    return np.nansum(c, (0, 1)), n.sum((0, 1))
+    # each observed epoch counts once: its share of hits among its views (a sample drawn twice in an epoch is not
+    # counted twice, as its probability in Eq. 1 is the mean over its views)
+    return np.nansum(c / np.maximum(n, 1), (0, 1)), (n > 0).sum((0, 1)).astype(np.float64)
 
 def hit_rate(
     correct, # (T, N) or (R, T, N): hits per epoch (0/1), `NOT_OBSERVED` (-1) or NaN = not seen
     counts=None, # same shape: times each sample was seen per epoch; default: 1 wherever observed
-) -> np.ndarray: # (N,) float64: fraction of observations classified correctly; NaN if never observed
+) -> np.ndarray: # (N,) float64: mean over observed epochs of the share of views classified correctly; NaN if never observed
     "Fraction of observed epochs in which each sample was classified correctly"
     c = _as_records(correct, 'correct')
     k = None if counts is None else _as_records(counts, 'counts')
