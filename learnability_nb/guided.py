@@ -213,15 +213,19 @@ class GuidedTraining(Callback):
         self.pacing = check_pacing(root_pacing() if pacing is None and mode == 'curriculum' else pacing) if mode == 'curriculum' else None
         self.ratio = _check_ratio(ratio)
         self.drop = _check_frac(drop, 'drop (the fraction dropped)', False, True)
-        self.keep = None if keep is None else self._check_keep(keep)
         self.seed, self.idxs, self.history = seed, None, []
-        self.pool = drop_hardest(self.hardness, self.drop, 0)
-        if self.keep is not None: self.pool = np.intersect1d(self.pool, self.keep)
-        if len(self.pool) == 0: raise ValueError("no sample left to train on: `keep` holds only samples that `drop` removes")
-        self._ordered = self.pool[easy_to_hard(self.hardness[self.pool], 0)]   # the kept positions, easiest first
-        self.probs = emphasis_probs(self.hardness[self.pool], self.ratio) if mode == 'hard' else None
+        pool = drop_hardest(self.hardness, self.drop, 0)
+        if keep is not None: pool = np.intersect1d(pool, self._check_keep(keep))
+        if len(pool) == 0: raise ValueError("no sample left to train on: `keep` holds only samples that `drop` removes")
+        self.easy_first = pool[easy_to_hard(self.hardness[pool], 0)]   # the samples that can be drawn, easiest first
+        self.probs = emphasis_probs(self.hardness[pool], self.ratio) if mode == 'hard' else None   # over `pool` (sorted)
         self._dl = self._installed = None
         self._last_epoch = math.inf   # the first training epoch starts a fit
+
+    @property
+    def pool(self) -> np.ndarray:
+        "Sorted positions of the samples that can be drawn (after `drop` and `keep`)"
+        return np.sort(self.easy_first)
 
     def _check_keep(self, keep) -> np.ndarray:
         k = np.asarray(keep)
@@ -234,7 +238,7 @@ class GuidedTraining(Callback):
     # --- what each epoch draws (numpy, once per epoch) -----------------------------------------------------------
     def pool_size(self, progress:float) -> int:
         "How many of the kept samples are available at `progress` (all of them unless curriculum)"
-        m = len(self.pool)
+        m = len(self.easy_first)
         if self.mode != 'curriculum': return m
         return int(min(m, max(1, math.ceil(float(self.pacing(progress)) * m - 1e-9))))
 
@@ -245,7 +249,7 @@ class GuidedTraining(Callback):
     ) -> np.ndarray: # (n,) int64 positions in the order the loader yields them
         "One epoch's positions: the easiest `pacing(p)` of the kept set, hard-emphasis draws, or the kept set at random"
         if self.mode == 'hard': return rng.choice(self.pool, n, replace=True, p=self.probs)
-        return fill_budget(self._ordered[:self.pool_size(progress)], n, rng)
+        return fill_budget(self.easy_first[:self.pool_size(progress)], n, rng)
 
     # --- the training loader ------------------------------------------------------------------------------------
     def before_fit(self): self._remove()   # (left over from a fit that died)
