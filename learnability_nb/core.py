@@ -17,7 +17,7 @@ __all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'TWO_SEEDS', 'ME
            'epoch_convergence', 'seed_convergence']
 
 # %% ../nbs/00_core.ipynb #700fbf2f
-def _as_records(a, name:str, kind:str='float') -> np.ndarray:
+def _as_records(a, name:str) -> np.ndarray:
     "`a` as an array shaped (R, T, N); raise a clear error for anything else"
     try: arr = np.asarray(a)
     except Exception as e: raise TypeError(f"{name} must be array-like of numbers, got {type(a).__name__}") from e
@@ -35,14 +35,19 @@ def _blocks(n:int):
     "Column slices of at most `BLOCK` samples"
     return (slice(s, min(s + BLOCK, n)) for s in range(0, n, BLOCK))
 
-def _learnability_block(p:np.ndarray) -> tuple:
-    "Sum and count of observed probabilities in a (R, T, n) block, checking the values"
-    p = p.astype(np.float64).reshape(-1, p.shape[-1])
+def _checked_probs(p:np.ndarray) -> np.ndarray:
+    "`p` as float64, after checking that its observed values are probabilities (NaN = not observed)"
+    p = p.astype(np.float64)
     if np.isinf(p).any(): raise ValueError("probs contains ±inf; probabilities must be finite (NaN = not observed)")
     obs = ~np.isnan(p)
     if ((p[obs] < 0) | (p[obs] > 1)).any():
         raise ValueError(f"probs must lie in [0, 1]; found values in [{p[obs].min():.4g}, {p[obs].max():.4g}]")
-    return np.nansum(p, 0), obs.sum(0)
+    return p
+
+def _learnability_block(p:np.ndarray) -> tuple:
+    "Sum and count of observed probabilities in a (R, T, n) block, checking the values"
+    p = _checked_probs(p).reshape(-1, p.shape[-1])
+    return np.nansum(p, 0), (~np.isnan(p)).sum(0)
 
 # %% ../nbs/00_core.ipynb #ec1bcb3c
 def learnability(
@@ -62,8 +67,15 @@ def learnability(
 NOT_OBSERVED = -1 # marker in `correct` records: the sample was not seen in that epoch
 
 # %% ../nbs/00_core.ipynb #8f59d93e
-def _hit_block(c:np.ndarray, n:np.ndarray|None) -> tuple:
-    "Hit fractions summed over observed epochs, and the number of observed epochs, of a (R, T, n) block of `correct` (and `counts`), checking the values"
+def _hit_records(correct, counts=None) -> tuple:
+    "`correct` and `counts` (None if not given) as (R, T, N) arrays of the same shape"
+    c = _as_records(correct, 'correct')
+    k = None if counts is None else _as_records(counts, 'counts')
+    if k is not None and k.shape != c.shape: raise ValueError(f"counts has shape {np.shape(counts)} but correct has {np.shape(correct)}")
+    return c, k
+
+def _epoch_hit_fraction(c:np.ndarray, n:np.ndarray|None=None) -> np.ndarray:
+    "(R, T, n) float: the share of each epoch's views classified correctly, NaN where not observed, checking `correct` `c` (and `counts` `n`)"
     c = c.astype(np.float64)
     if np.isinf(c).any(): raise ValueError("correct contains ±inf")
     c[c == NOT_OBSERVED] = np.nan
@@ -72,27 +84,26 @@ def _hit_block(c:np.ndarray, n:np.ndarray|None) -> tuple:
         raise ValueError(f"correct must hold hit counts (0, 1, ...) or {NOT_OBSERVED} for not observed")
     if n is None:
         if (c[obs] > 1).any(): raise ValueError("correct has entries > 1 (several hits in one epoch): pass `counts` too")
-        n = obs.astype(np.float64)
-    else:
-        n = n.astype(np.float64)
-        if (n < 0).any() or ((n == 0) & obs).any() or ((n > 0) & ~obs).any():
-            raise ValueError("counts must be > 0 exactly where correct is observed")
-        if (np.nan_to_num(c) > n).any(): raise ValueError("correct has more hits than counts allows")
-    # each observed epoch counts once: its share of hits among its views (a sample drawn twice in an epoch is not
-    # counted twice, as its probability in Eq. 1 is the mean over its views)
-    return np.nansum(c / np.maximum(n, 1), (0, 1)), (n > 0).sum((0, 1)).astype(np.float64)
+        return c
+    n = n.astype(np.float64)
+    if not np.isfinite(n).all() or (n < 0).any() or ((n == 0) & obs).any() or ((n > 0) & ~obs).any():
+        raise ValueError("counts must be > 0 exactly where correct is observed")
+    if (c[obs] > n[obs]).any(): raise ValueError("correct has more hits than counts allows")
+    with np.errstate(invalid='ignore', divide='ignore'): return c / n   # NaN / 0 = NaN where not observed
 
 def hit_rate(
     correct, # (T, N) or (R, T, N): hits per epoch (0/1), `NOT_OBSERVED` (-1) or NaN = not seen
     counts=None, # same shape: times each sample was seen per epoch; default: 1 wherever observed
 ) -> np.ndarray: # (N,) float64: mean over observed epochs of the share of views classified correctly; NaN if never observed
-    "Fraction of observed epochs in which each sample was classified correctly"
-    c = _as_records(correct, 'correct')
-    k = None if counts is None else _as_records(counts, 'counts')
-    if k is not None and k.shape != c.shape: raise ValueError(f"counts has shape {np.shape(counts)} but correct has {np.shape(correct)}")
+    "Mean over observed epochs of the share of each sample's views classified correctly"
+    c, k = _hit_records(correct, counts)
     N = c.shape[-1]
     hits, seen = np.empty(N), np.empty(N)
-    for sl in _blocks(N): hits[sl], seen[sl] = _hit_block(c[..., sl], None if k is None else k[..., sl])
+    for sl in _blocks(N):
+        # each observed epoch counts once: its share of hits among its views (a sample drawn twice in an epoch is not
+        # counted twice, as its probability in Eq. 1 is the mean over its views)
+        frac = _epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl])
+        hits[sl], seen[sl] = np.nansum(frac, (0, 1)), (~np.isnan(frac)).sum((0, 1))
     never = int((seen == 0).sum())
     if never: warnings.warn(f"{never} of {N} samples were never observed; their hit rate is NaN")
     with np.errstate(invalid='ignore', divide='ignore'):

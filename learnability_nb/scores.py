@@ -11,7 +11,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import seaborn as sns
 from scipy import stats
-from .core import NOT_OBSERVED, _as_records, _blocks, hit_rate, learnability, sample_scores
+from .core import NOT_OBSERVED, _as_records, _blocks, _checked_probs, _epoch_hit_fraction, _hit_records, hit_rate, learnability, sample_scores
 
 # %% auto #0
 __all__ = ['SCORES', 'HARD_IS_HIGH', 'forgetting_events', 'first_learned', 'confidence', 'variability', 'correctness', 'aum',
@@ -20,19 +20,8 @@ __all__ = ['SCORES', 'HARD_IS_HIGH', 'forgetting_events', 'first_learned', 'conf
 # %% ../nbs/08_scores.ipynb #16a1af09
 def _epoch_correct(correct, counts=None) -> np.ndarray:
     "(R, T, N) float: 1 where an epoch's views were mostly correct, 0 where mostly not, NaN where not observed"
-    c = _as_records(correct, 'correct').astype(np.float64)
-    if np.isinf(c).any(): raise ValueError("correct contains ±inf")
-    c[c == NOT_OBSERVED] = np.nan
-    obs = ~np.isnan(c)
-    if (c[obs] != np.round(c[obs])).any() or (c[obs] < 0).any():
-        raise ValueError(f"correct must hold hits (0 or 1; more with counts) or {NOT_OBSERVED} (not observed)")
-    if counts is None:
-        if (c[obs] > 1).any(): raise ValueError("correct has entries > 1 (several views in one epoch): pass counts too")
-        return c
-    k = _as_records(counts, 'counts').astype(np.float64)
-    if k.shape != c.shape: raise ValueError(f"counts has shape {np.shape(counts)} but correct has {np.shape(correct)}")
-    if ((k == 0) & obs).any() or (np.nan_to_num(c) > k).any(): raise ValueError("counts must be > 0 where observed and >= the hits")
-    with np.errstate(invalid='ignore', divide='ignore'): return np.where(obs, (c / np.where(k > 0, k, 1) > 0.5).astype(np.float64), np.nan)
+    frac = _epoch_hit_fraction(*_hit_records(correct, counts))   # checks the records, as `hit_rate` does
+    return np.where(np.isnan(frac), np.nan, (frac > 0.5).astype(np.float64))
 
 def _ffill(a:np.ndarray) -> np.ndarray:
     "Carry the last observed (non-NaN) value forward along axis 1 (epochs) of a (R, T, N) array"
@@ -83,20 +72,16 @@ def first_learned(
 
 # %% ../nbs/08_scores.ipynb #584fc5aa
 def _check_probs(probs) -> np.ndarray:
-    p = _as_records(probs, 'probs').astype(np.float64)
-    obs = ~np.isnan(p)
-    if np.isinf(p).any() or (p[obs] < 0).any() or (p[obs] > 1).any():
-        raise ValueError(f"probs must lie in [0, 1] (NaN = not observed); found values in [{np.nanmin(p):.4g}, {np.nanmax(p):.4g}]")
-    return p
+    "`probs` as a float (R, T, N) array, checked as `learnability` checks it"
+    return _checked_probs(_as_records(probs, 'probs'))
 
 def confidence(
     probs, # (T, N) or (R, T, N): probability of the true label per epoch; NaN = not observed
 ) -> np.ndarray: # (N,)
     "Swayamdipta et al.'s confidence: the mean probability of the true label over epochs (and runs): Eq. 1, learnability"
-    _check_probs(probs)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)   # never-observed samples are NaN, as documented
-        return learnability(probs)
+        return learnability(probs)   # which checks `probs`
 
 def variability(
     probs, # (T, N) or (R, T, N): probability of the true label per epoch; NaN = not observed
@@ -125,7 +110,7 @@ def aum(
     if np.isinf(m).any(): raise ValueError("margins contains ±inf")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', RuntimeWarning)
-        return np.nanmean(m.transpose(1, 0, 2).reshape(-1, m.shape[-1]), 0)
+        return np.nanmean(m, (0, 1))
 
 def early_learnability(
     probs, # (T, N) or (R, T, N): probability of the true label per epoch; NaN = not observed
