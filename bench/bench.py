@@ -110,12 +110,12 @@ def instrument(rec:Callback) -> dict:
     spent = {'seconds': 0., 'tap': 0.}
     for name in (n for n in dir(event) if not n.startswith('_')):
         if getattr(type(rec), name, None) is getattr(Callback, name, None): continue
-        def timed(f=getattr(rec, name)):
+        def timed(f=getattr(rec, name), taps=name == 'before_train'):
             start = time.perf_counter()
             try: return f()
             finally:
                 spent['seconds'] += time.perf_counter() - start
-                _time_taps(rec, spent)
+                if taps: _time_taps(rec, spent)   # the tap goes on in `before_train`: not a loop over the loaders per batch
         rec.__dict__[name] = timed   # the instance attribute is what fastai's Callback.__call__ finds
     return spent
 
