@@ -161,7 +161,7 @@ class LearnabilityRecorder(Callback):
         self._probs = self._correct = self._counts = self._margins = None   # `RowStore`s, made when N is known
         self._labels, self.n_samples, self.eval_seconds, self._buf = None, None, 0., None
 
-    # --- fit lifecycle ----------------------------------------------------------------------------------------
+    # --- pickling ---------------------------------------------------------------------------------------------
     # what pickling (`learn.export()`) leaves out: the records (a model file must not grow with N × T), the device
     # buffers, the data and the eval loader
     _stateattrs = ('_probs', '_correct', '_counts', '_margins', '_labels', '_buf', '_order', '_taps', '_tap', '_dls', '_auto_eval',
@@ -291,9 +291,11 @@ class LearnabilityRecorder(Callback):
     def _new_buffers(self):
         dev = self._device()
         z = lambda dt: torch.zeros(self.n_samples, dtype=dt, device=dev)
-        return dict(sum_p=z(torch.float32), sum_m=z(torch.float32), seen=z(torch.int32), hits=z(torch.int32),
-                    labels=torch.full((self.n_samples,), -1, dtype=torch.int64, device=dev),
-                    bad=torch.zeros((), dtype=torch.int64, device=dev))
+        b = dict(sum_p=z(torch.float32), seen=z(torch.int32), hits=z(torch.int32),
+                 labels=torch.full((self.n_samples,), -1, dtype=torch.int64, device=dev),
+                 bad=torch.zeros((), dtype=torch.int64, device=dev))
+        if self._margins is not None: b['sum_m'] = z(torch.float32)   # only when margins are recorded
+        return b
 
     def _record(self, pred, y, idx, w=None):
         "Add one batch to this epoch's buffers (`w`: 0 for the padding of a distributed pass): vectorised, no host sync"
@@ -351,9 +353,9 @@ class LearnabilityRecorder(Callback):
         b = self._buf
         if self._ddp: self._combine_ranks(b)
         seen = b['seen']
-        probs = torch.where(seen > 0, b['sum_p'] / seen.clamp(min=1), torch.full_like(b['sum_p'], float('nan')))
+        mean = lambda s: torch.where(seen > 0, s / seen.clamp(min=1), torch.full_like(s, float('nan')))  # NaN: not observed
+        probs, margins = mean(b['sum_p']), (mean(b['sum_m']) if 'sum_m' in b else None)
         correct = torch.where(seen > 0, b['hits'].clamp(max=127), NOT_OBSERVED).to(torch.int8)
-        margins = torch.where(seen > 0, b['sum_m'] / seen.clamp(min=1), torch.full_like(b['sum_m'], float('nan')))
         multi, bad, counts = (seen > 1).any(), b['bad'], seen.clamp(max=255).to(torch.uint8)
         probs, correct, labels, multi, bad, counts, margins = to_device((probs, correct, b['labels'], multi, bad, counts, margins), 'cpu')
         if int(bad): raise IndexError(f"sample index out of range: {int(bad)} indices this epoch were outside the training "
@@ -371,12 +373,12 @@ class LearnabilityRecorder(Callback):
     def _combine_ranks(self, b):
         "Add up every rank's buffers of this epoch: one `all_reduce` (each sample's label travels as (label + 1) per rank that saw it)"
         seen = b['seen'] > 0
-        parts = [b['sum_p'], b['sum_m'], b['seen'], b['hits'], (b['labels'] + 1) * seen, seen, b['bad'].reshape(1)]
+        keys = [k for k in ('sum_p', 'sum_m', 'seen', 'hits') if k in b]
+        parts = [b[k] for k in keys] + [(b['labels'] + 1) * seen, seen, b['bad'].reshape(1)]
         packed = torch.cat([p.double() for p in parts])
         dist.all_reduce(packed)
-        n = self.n_samples
-        sum_p, sum_m, cnt, hits, lab, ranks, bad = packed.split([n] * 6 + [1])
-        b['sum_p'], b['sum_m'], b['seen'], b['hits'] = sum_p.float(), sum_m.float(), cnt.round().int(), hits.round().int()
+        *sums, lab, ranks, bad = packed.split([self.n_samples] * (len(keys) + 2) + [1])
+        for k, s in zip(keys, sums): b[k] = s.float() if k.startswith('sum_') else s.round().int()
         b['labels'] = torch.where(ranks > 0, (lab / ranks.clamp(min=1)).round().long() - 1, -1)
         b['bad'] = bad.round().long().squeeze(0)
 

@@ -45,12 +45,12 @@ def shard_weights(dl:DistributedDL, n_items:int) -> torch.Tensor|None:
     return w
 
 # %% ../nbs/09_distributed.ipynb #8ac7ec9b
-import os, pickle
+import pickle
 
 def world_size() -> int:
     "How many processes this run has: the process group's size, or what `torchrun` / `accelerate launch` put in `WORLD_SIZE` (1 otherwise)"
     if dist.is_available() and dist.is_initialized(): return dist.get_world_size()
-    return int(os.environ.get('WORLD_SIZE', 1))
+    return max(num_distrib(), 1)   # fastai's reading of `WORLD_SIZE` (0 when unset)
 
 def init_distributed() -> int:
     "Join the process group `torchrun` or `accelerate launch` started this process in (gloo on CPUs, NCCL on GPUs); returns the world size"
