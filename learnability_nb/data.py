@@ -365,21 +365,20 @@ _CIFAR_GLOBALS = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'
                   *((m, f) for m in ('numpy.core.multiarray', 'numpy._core.multiarray') for f in ('_reconstruct', 'scalar')),
                   *((m, '_frombuffer') for m in ('numpy.core.numeric', 'numpy._core.numeric'))}
 
+class _Refused(pickle.UnpicklingError): "A pickle that asks for something a CIFAR-10 batch never holds"
+
 class _BatchUnpickler(pickle.Unpickler):
     "An unpickler that builds only what a CIFAR-10 batch holds: reading a file never runs code it carries"
     def find_class(self, module, name):
         if (module, name) in _CIFAR_GLOBALS: return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"it asks to load {module}.{name}, which a CIFAR-10 batch never holds (refused: "
-                                     "unpickling it could run code)")
+        raise _Refused(f"it asks to load {module}.{name}, which a CIFAR-10 batch never holds (refused: "
+                       "unpickling it could run code)")
 
 def _unpickle(fn):
     # a truncated or corrupt pickle can fail in many ways (EOFError, UnpicklingError, ValueError, ...)
     try:
         with open(fn, "rb") as f: d = _BatchUnpickler(f, encoding="latin1").load()
-    except pickle.UnpicklingError as e:
-        if 'refused' in str(e): raise ValueError(f"{fn} is not a CIFAR-10 batch: {e}. {_CIFAR_HOWTO}") from None
-        raise ValueError(f"could not read {fn} ({type(e).__name__}: {e}): the CIFAR-10 archive looks truncated or corrupt. "
-                         f"Delete {fn.parent} and get it again. {_CIFAR_HOWTO}") from None
+    except _Refused as e: raise ValueError(f"{fn} is not a CIFAR-10 batch: {e}. {_CIFAR_HOWTO}") from None
     except Exception as e:
         raise ValueError(f"could not read {fn} ({type(e).__name__}: {e}): the CIFAR-10 archive looks truncated or corrupt. "
                          f"Delete {fn.parent} and get it again. {_CIFAR_HOWTO}") from None
