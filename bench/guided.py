@@ -105,12 +105,10 @@ def summary_table(table:pd.DataFrame) -> pd.DataFrame:
         g = g.set_index('seed')
         base = table[(table.setting == setting) & (table.condition == 'random')].set_index('seed')['valid_acc']
         d = (g['valid_acc'] - base).dropna()
+        diff = t_interval(d) if name != 'random' and len(d) else (np.nan,) * 3
         r = dict(setting=setting, condition=name, seeds=len(g), acc=_fmt(*t_interval(g['valid_acc'])),
-                 vs_random=_fmt(*t_interval(d), sign=True) if name != 'random' and len(d) else '',
-                 acc_mean=g['valid_acc'].mean(), diff_mean=d.mean() if name != 'random' and len(d) else np.nan,
-                 diff_lo=t_interval(d)[1] if name != 'random' and len(d) else np.nan,
-                 diff_hi=t_interval(d)[2] if name != 'random' and len(d) else np.nan,
-                 noisy_in_pool=g['noisy_in_pool'].mean(), vs_random_subset='')
+                 vs_random='' if np.isnan(diff[0]) else _fmt(*diff, sign=True), acc_mean=g['valid_acc'].mean(),
+                 diff_mean=diff[0], diff_lo=diff[1], diff_hi=diff[2], noisy_in_pool=g['noisy_in_pool'].mean(), vs_random_subset='')
         if g['family'].iloc[0] == 'prune' and g['score'].iloc[0] != 'random':
             ref = table[(table.setting == setting) & (table.condition == f"prune{int(round(g['param'].iloc[0] * 100))}_random")].set_index('seed')['valid_acc']
             dd = (g['valid_acc'] - ref).dropna()
