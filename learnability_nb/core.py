@@ -187,17 +187,24 @@ def correlation_table(
     return pd.DataFrame(rows)
 
 # %% ../nbs/00_core.ipynb #c65730d9
+def _triangle(
+    pairs:pd.DataFrame, # one row per pair of models: model_a, model_b, ...
+    cell, # row -> the text of its cell
+) -> pd.DataFrame: # upper triangle: rows = all models but the last, columns = all but the first
+    "The paper's Table 1 layout of one row per pair of models"
+    models = list(dict.fromkeys([*pairs.model_a, *pairs.model_b]))
+    out = pd.DataFrame('', index=models[:-1], columns=models[1:])
+    for _, r in pairs.iterrows():
+        i, j = sorted([models.index(r.model_a), models.index(r.model_b)])
+        out.loc[models[i], models[j]] = cell(r)
+    return out
+
 def table1(
     corr:pd.DataFrame, # output of `correlation_table`
     digits:int=3, # decimals shown
 ) -> pd.DataFrame: # upper triangle: rows = all models but the last, columns = all but the first
     "The paper's Table 1 layout: cells `learnability_r (rank_r)` in the upper triangle"
-    models = list(dict.fromkeys([*corr.model_a, *corr.model_b]))
-    out = pd.DataFrame('', index=models[:-1], columns=models[1:])
-    for r in corr.itertuples():
-        i, j = sorted([models.index(r.model_a), models.index(r.model_b)])
-        out.loc[models[i], models[j]] = f"{r.learnability_r:.{digits}f} ({r.rank_r:.{digits}f})"
-    return out
+    return _triangle(corr, lambda r: f"{r.learnability_r:.{digits}f} ({r.rank_r:.{digits}f})")
 
 # %% ../nbs/00_core.ipynb #53efcb87
 def table1_markdown(
@@ -483,13 +490,10 @@ def table1_ci(
                 rank=('rank_r', 'rank_ci_low', 'rank_ci_high'),
                 disattenuated=('disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high'))
     if what not in cols: raise ValueError(f"what must be one of {', '.join(cols)}, got {what!r}")
-    models = list(dict.fromkeys([*pairs.model_a, *pairs.model_b]))
-    out = pd.DataFrame('', index=models[:-1], columns=models[1:])
-    for _, r in pairs.iterrows():
-        i, j = sorted([models.index(r.model_a), models.index(r.model_b)])
+    def cell(r):
         one_seed = what == 'disattenuated' and (r.get('n_seeds_a', 2) < 2 or r.get('n_seeds_b', 2) < 2)
-        out.loc[models[i], models[j]] = ONE_SEED if one_seed else _fmt_ci(*(r[c] for c in cols[what]), digits=digits)
-    return out
+        return ONE_SEED if one_seed else _fmt_ci(*(r[c] for c in cols[what]), digits=digits)
+    return _triangle(pairs, cell)
 
 def reliability_lines(
     models:pd.DataFrame, # second output of `seed_table1`
