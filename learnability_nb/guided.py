@@ -210,7 +210,7 @@ class GuidedTraining(Callback):
         if mode not in GUIDED_MODES: raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(GUIDED_MODES)}")
         if mode != 'curriculum' and pacing is not None: raise ValueError(f"pacing is for mode='curriculum', not {mode!r}")
         self.hardness, self.mode = check_hardness(hardness), mode
-        self.pacing = check_pacing(root_pacing() if pacing is None and mode == 'curriculum' else pacing) if mode == 'curriculum' else None
+        self.pacing = check_pacing(root_pacing() if pacing is None else pacing) if mode == 'curriculum' else None
         self.ratio = _check_ratio(ratio)
         self.drop = _check_frac(drop, 'drop (the fraction dropped)', False, True)
         self.seed, self.idxs, self.history = seed, None, []
