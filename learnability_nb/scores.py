@@ -18,10 +18,11 @@ __all__ = ['SCORES', 'HARD_IS_HIGH', 'forgetting_events', 'first_learned', 'conf
            'early_learnability', 'scores_table', 'hardest', 'data_map', 'score_agreement', 'plot_score_agreement']
 
 # %% ../nbs/08_scores.ipynb #16a1af09
-def _epoch_correct(correct, counts=None) -> np.ndarray:
-    "(R, T, N) float: 1 where an epoch's views were mostly correct, 0 where mostly not, NaN where not observed"
-    frac = _epoch_hit_fraction(*_hit_records(correct, counts))   # checks the records, as `hit_rate` does
-    return np.where(np.isnan(frac), np.nan, (frac > 0.5).astype(np.float64))
+def _epoch_correct(c:np.ndarray, k:np.ndarray|None):
+    "Per block of `BLOCK` samples of `_hit_records` (`c`, `k`), yield (columns, (R, T, n) float): 1 where an epoch's views were mostly correct, 0 where mostly not, NaN where not observed"
+    for sl in _blocks(c.shape[-1]):   # one block at a time, as `hit_rate`: memory-mapped records are never copied whole
+        frac = _epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl])   # checks the records, as `hit_rate` does
+        yield sl, np.where(np.isnan(frac), np.nan, (frac > 0.5).astype(np.float64))
 
 def _ffill(a:np.ndarray) -> np.ndarray:
     "Carry the last observed (non-NaN) value forward along axis 1 (epochs) of a (R, T, N) array"
@@ -41,10 +42,9 @@ def forgetting_events(
     counts=None, # same shape: views per epoch, when a sample can be seen several times in an epoch
 ) -> np.ndarray: # (N,) float: forgetting events (mean over runs); inf = never learnt; NaN = never observed
     "Toneva et al.: how often each sample goes from correct to incorrect between consecutive observed epochs"
-    acc = _epoch_correct(correct, counts)
-    out = np.empty(acc.shape[-1])
-    for sl in _blocks(acc.shape[-1]):
-        a = acc[..., sl]
+    c, k = _hit_records(correct, counts)
+    out = np.empty(c.shape[-1])
+    for sl, a in _epoch_correct(c, k):
         prev = _ffill(a)[:, :-1]
         forgot = ((prev == 1) & (a[:, 1:] == 0)).sum(1).astype(np.float64)
         learnt, seen = (a == 1).any(1), (~np.isnan(a)).any(1)
@@ -57,11 +57,10 @@ def first_learned(
     counts=None, # same shape: views per epoch
 ) -> np.ndarray: # (N,) float: epoch 1..T (mean over runs); inf = not learnt for good; NaN = never observed
     "The first epoch (1-based) from which each sample is correct in every later observed epoch"
-    acc = _epoch_correct(correct, counts)
-    T, out = acc.shape[1], np.empty(acc.shape[-1])
+    c, k = _hit_records(correct, counts)
+    T, out = c.shape[1], np.empty(c.shape[-1])
     t = np.arange(T)[None, :, None]
-    for sl in _blocks(acc.shape[-1]):
-        a = acc[..., sl]
+    for sl, a in _epoch_correct(c, k):
         obs = ~np.isnan(a)
         last_wrong = np.where(a == 0, t, -1).max(1)                          # (R, n): last observed miss, -1 if none
         after = obs & (t > last_wrong[:, None, :])                          # observed epochs after it: all hits
