@@ -158,19 +158,27 @@ def sample_scores(
     return df
 
 # %% ../nbs/00_core.ipynb #850edc69
-def _check_scores(scores:dict) -> dict:
-    if not isinstance(scores, dict): raise TypeError(f"scores must be a dict of model name -> (N,) learnability, got {type(scores).__name__}")
-    if len(scores) < 2: raise ValueError(f"need at least two models to correlate, got {len(scores)}: {list(scores)}")
+def _score_arrays(scores:dict, name:str, seeds:bool) -> dict:
+    "Each model's learnability as a float array, (K, N) per seed if `seeds` (a 1-D array is one seed) else (N,), the same N >= 3 for all; raise a clear error for anything else"
+    shape = '(K seeds, N samples)' if seeds else '(N,)'
+    if not isinstance(scores, dict): raise TypeError(f"{name} must be a dict of model name -> {shape} learnability, got {type(scores).__name__}")
     arrs = {}
-    for name, s in scores.items():
+    for m, s in scores.items():
         a = np.asarray(s)
-        if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"scores[{name!r}] must hold numbers, got dtype {a.dtype}")
-        if a.ndim != 1: raise ValueError(f"scores[{name!r}] must be 1-D (N,), got shape {a.shape}")
-        if not np.isfinite(a).all(): raise ValueError(f"scores[{name!r}] has {int((~np.isfinite(a)).sum())} NaN/inf value(s)")
-        arrs[name] = a.astype(np.float64)
-    lens = {n: len(a) for n, a in arrs.items()}
-    if len(set(lens.values())) != 1: raise ValueError(f"all models must score the same samples; lengths differ: {lens}")
-    if next(iter(lens.values())) < 3: raise ValueError("need at least 3 samples to correlate")
+        if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"{name}[{m!r}] must hold numbers, got dtype {a.dtype}")
+        if seeds and a.ndim == 1: a = a[None]
+        if a.ndim != 1 + seeds or not a.size: raise ValueError(f"{name}[{m!r}] must be shaped {shape}, got shape {np.shape(s)}")
+        if not np.isfinite(a).all(): raise ValueError(f"{name}[{m!r}] has {int((~np.isfinite(a)).sum())} NaN/inf value(s)")
+        arrs[m] = a.astype(np.float64)
+    lens = {m: a.shape[-1] for m, a in arrs.items()}
+    if len(set(lens.values())) > 1: raise ValueError(f"all models must score the same samples; lengths differ: {lens}")
+    if lens and next(iter(lens.values())) < 3: raise ValueError("need at least 3 samples to correlate")
+    return arrs
+
+def _check_scores(scores:dict) -> dict:
+    "Each model's (N,) learnability as a float array, two models at least"
+    arrs = _score_arrays(scores, 'scores', seeds=False)
+    if len(arrs) < 2: raise ValueError(f"need at least two models to correlate, got {len(arrs)}: {list(arrs)}")
     return arrs
 
 # %% ../nbs/00_core.ipynb #717d3522
@@ -223,20 +231,9 @@ PAPER_TABLE1 = pd.DataFrame([
 
 # %% ../nbs/00_core.ipynb #69515858
 def _check_seed_scores(seed_scores:dict) -> dict:
-    "Each model's per-seed learnability as a float (K, N) array; raise a clear error for anything else"
-    if not isinstance(seed_scores, dict): raise TypeError(f"seed_scores must be a dict of model name -> (K, N) per-seed learnability, got {type(seed_scores).__name__}")
-    if not seed_scores: raise ValueError("seed_scores is empty: give at least one model")
-    arrs = {}
-    for name, s in seed_scores.items():
-        a = np.asarray(s)
-        if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"seed_scores[{name!r}] must hold numbers, got dtype {a.dtype}")
-        if a.ndim == 1: a = a[None]
-        if a.ndim != 2 or not a.size: raise ValueError(f"seed_scores[{name!r}] must be shaped (K seeds, N samples), got shape {np.shape(s)}")
-        if not np.isfinite(a).all(): raise ValueError(f"seed_scores[{name!r}] has {int((~np.isfinite(a)).sum())} NaN/inf value(s)")
-        arrs[name] = a.astype(np.float64)
-    lens = {n: a.shape[1] for n, a in arrs.items()}
-    if len(set(lens.values())) != 1: raise ValueError(f"all models must score the same samples; sample counts differ: {lens}")
-    if next(iter(lens.values())) < 3: raise ValueError("need at least 3 samples to correlate")
+    "Each model's per-seed learnability as a float (K, N) array, one model at least"
+    arrs = _score_arrays(seed_scores, 'seed_scores', seeds=True)
+    if not arrs: raise ValueError("seed_scores is empty: give at least one model")
     return arrs
 
 def spearman_brown(
