@@ -34,7 +34,12 @@ __all__ = ['IndexedDataset', 'TestItems', 'data_fingerprint', 'split_idxs', 'Ima
            'digits_dls', 'load_cifar10', 'cifar10_dls', 'image_folder_dls']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
-class IndexedDataset:
+class _NoSplitIdx:
+    "fastai's `tta` switches datasets to training transforms with `set_split_idx`: the package's datasets have no split-dependent transforms"
+    @contextmanager
+    def set_split_idx(self, i): yield
+
+class IndexedDataset(_NoSplitIdx):
     "Wrap a map-style dataset of `(x, y)` pairs so that item `i` is `(x, y, i)`"
     n_inp = 1 # fastai's `Learner` reads `dls.n_inp`: xb = (x,), yb = (y, idx)
     yields_index = True # batches end with the index: `LearnabilityRecorder` reads it from there
@@ -55,12 +60,8 @@ class IndexedDataset:
     def new_empty(self):
         "An empty dataset of the same kind (what fastai's `Learner.export` keeps instead of the data)"
         return IndexedDataset([])
-    @contextmanager
-    def set_split_idx(self, i):
-        "fastai's `tta` switches datasets to training transforms with this; the transforms here do not depend on it"
-        yield
 
-class TestItems:
+class TestItems(_NoSplitIdx):
     "Items for a test loader of the package's `DataLoaders` (`dls.test_dl`, `learn.predict`): each an input or an `(x, y)` pair"
     def __init__(self, items): self.items = list(items)
     def __len__(self): return len(self.items)
@@ -68,8 +69,6 @@ class TestItems:
         o = self.items[i]
         return tuple(o) if isinstance(o, (tuple, list)) else (o,)
     def new_empty(self): return TestItems([])
-    @contextmanager
-    def set_split_idx(self, i): yield
 
 # %% ../nbs/01_data.ipynb #6829d24f
 def data_fingerprint(

@@ -5,7 +5,6 @@
 # %% ../nbs/06_fastdata.ipynb #f1a10d4f
 from __future__ import annotations
 import random
-from contextlib import contextmanager
 from numbers import Integral
 import torch
 import torch.nn.functional as F
@@ -13,7 +12,7 @@ from torchvision.transforms import v2
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.torch_core import default_device
-from .data import ImageTensorDataset, IndexedDL, ShowIndexed, TestItems, cifar10_dls, data_fingerprint, digits_dls
+from .data import ImageTensorDataset, IndexedDL, ShowIndexed, _NoSplitIdx, TestItems, cifar10_dls, data_fingerprint, digits_dls
 
 # %% auto #0
 __all__ = ['crop_flip', 'DeviceDataset', 'TensorDL', 'fast_dls_from_tensors', 'fast_dls', 'fast_digits_dls', 'fast_cifar10_dls']
@@ -50,7 +49,7 @@ def _as_stats(stats, n_channels):
     if (std <= 0).any(): raise ValueError(f"stats: std must be > 0, got {std.tolist()}")
     return mean[:, None, None], std[:, None, None]
 
-class DeviceDataset:
+class DeviceDataset(_NoSplitIdx):   # (`tta`: augmentation here is the loader's, `augment`)
     "Images (N,C,H,W) and labels (N,) as tensors on one device; item `i` is `(x, y, i)`, `x` as the loaders yield it"
     n_inp = 1 # like `IndexedDataset`: xb = (x,), yb = (y, idx)
     yields_index = True # batches end with the index: `LearnabilityRecorder` reads it from there
@@ -122,11 +121,6 @@ class DeviceDataset:
         "No images, the same kind of them (what fastai's `Learner.export` keeps instead of the data)"
         stats = None if self.stats is None else tuple(s.flatten().cpu() for s in self.stats)
         return DeviceDataset(self.images[:0].cpu(), self.labels[:0].cpu(), stats, self.normalize)
-
-    @contextmanager
-    def set_split_idx(self, i):
-        "fastai's `tta` switches datasets to training transforms with this; augmentation here is the loader's (`augment`)"
-        yield
 
 # %% ../nbs/06_fastdata.ipynb #7c84fee0
 def _check_bs(bs):
