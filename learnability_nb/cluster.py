@@ -103,9 +103,9 @@ def submit_grid(
         ids = sorted({str(j.job_id).split('_')[0] for j in batch})
         executor.update_parameters(slurm_dependency='afterok:' + ':'.join(ids))
     else:   # no dependencies off Slurm: wait for the shards here (a failed one raises, naming its job)
-        for j in batch:
+        for (i, _), j in zip(shards, batch):
             try: j.results()   # (a list: one result per task of the job)
-            except Exception as e: raise RuntimeError(f"job {j.job_id} (shard {shards[batch.index(j)][0]}/{jobs}) failed: {e}") from None
+            except Exception as e: raise RuntimeError(f"job {j.job_id} (shard {i}/{jobs}) failed: {e}") from None
     rep = executor.submit(_run_job, str(out), None, settings, dict(n_boot=n_boot, boot_seed=boot_seed))
     if on_slurm: log(f"report job {rep.job_id}: starts when all of {', '.join(ids)} have ended well")
     else:

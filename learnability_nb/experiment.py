@@ -26,7 +26,7 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastcore.script import call_parse
 import learnability_nb
-from .core import correlation_table, hit_rate, learnability, learnability_rank, table1, table1_markdown, PAPER_TABLE1
+from .core import correlation_table, learnability, learnability_rank, table1_markdown, PAPER_TABLE1
 from .data import digits_dls, cifar10_dls, image_folder_dls, denormalize
 from .fastdata import fast_dls
 from fastai.torch_core import default_device
@@ -68,7 +68,7 @@ def make_config(
     "A preset with `overrides` applied, checked: a clear ValueError for anything that cannot run"
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     cfg = dict(PRESETS[preset], preset=preset, data_path=None, fast=True, lean=None, bf16=None, fused=None, channels_last=None,
-               eval_bs=None, skip_bad_images=False, processes=1)
+               eval_bs=None, skip_bad_images=False)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(cfg)}")
     cfg.update({k: v for k, v in overrides.items() if v is not None})
@@ -307,27 +307,28 @@ def collect_runs(
     return runs, missing
 
 # %% ../nbs/04_experiment.ipynb #a5868cce
+def _by_model(runs:dict) -> dict:
+    "{model: [Records of its seeds]} in the order of `runs`"
+    out = {}
+    for (m, _), r in runs.items(): out.setdefault(m, []).append(r)
+    return out
+
 def aggregate(
     runs:dict, # {(model, seed): Records} from `run_grid`
 ) -> tuple: # (per-sample DataFrame, correlation table DataFrame)
-    "Learnability, rank, hit rate and the other scores (`scores`) per sample and model; Pearson correlations between models (None for one model)"
-    models = list(dict.fromkeys(m for m, _ in runs))
+    "Learnability, rank, hit rate and the other scores (`scores.scores_table`) per sample and model; Pearson correlations between models (None for one model)"
     labels = next(iter(runs.values())).labels
     df = pd.DataFrame({'idx': np.arange(len(labels)), 'label': labels})
     scores = {}
-    for m in models:
-        recs = [r for (mm, _), r in runs.items() if mm == m]
-        probs = np.stack([r.probs for r in recs])
+    for m, recs in _by_model(runs).items():
+        stack = lambda k: None if any(getattr(r, k) is None for r in recs) else np.stack([getattr(r, k) for r in recs])
         counts = None if all(r.stored_counts is None for r in recs) else np.stack([r.counts for r in recs])
-        scores[m] = learnability(probs)
-        df[f'{m}_learnability'] = scores[m]
-        df[f'{m}_rank'] = learnability_rank(scores[m])
-        df[f'{m}_hit_rate'] = hit_rate(np.stack([r.correct for r in recs]), counts)
-        margins = None if any(r.margins is None for r in recs) else np.stack([r.margins for r in recs])
-        more = scores_table(probs, np.stack([r.correct for r in recs]), counts, margins)   # the other scores (`scores`)
-        for s in ('variability', 'forgetting_events', 'first_learned', 'aum'):
-            if s in more: df[f'{m}_{s}'] = more[s].to_numpy()
-    corr = correlation_table({MODEL_NAMES.get(m, m): s for m, s in scores.items()}) if len(scores) > 1 else None
+        table = scores_table(stack('probs'), stack('correct'), counts, stack('margins'))
+        scores[m] = table['learnability'].to_numpy()
+        for s in ('learnability', 'rank', 'hit_rate', 'variability', 'forgetting_events', 'first_learned', 'aum'):
+            if s in table: df[f'{m}_{s}'] = table[s].to_numpy()
+    seen = _seen_by_all(scores)
+    corr = correlation_table({MODEL_NAMES.get(m, m): s[seen] for m, s in scores.items()}) if len(scores) > 1 else None
     return df, corr
 
 # %% ../nbs/04_experiment.ipynb #3048b8b2
@@ -343,8 +344,15 @@ def per_seed_learnability(
         if r.meta.get('fingerprint') != ref.meta.get('fingerprint'):
             raise ValueError(f"{m} seed {s} was recorded on other data (fingerprint {r.meta.get('fingerprint')!r}, "
                              f"not {ref.meta.get('fingerprint')!r}): one Table 1 needs records of the same samples")
-    models = list(dict.fromkeys(m for m, _ in runs))
-    return {MODEL_NAMES.get(m, m): np.stack([learnability(r.probs) for (mm, _), r in runs.items() if mm == m]) for m in models}
+    return {MODEL_NAMES.get(m, m): np.stack([learnability(r.probs) for r in recs]) for m, recs in _by_model(runs).items()}
+
+def _seen_by_all(scores:dict) -> np.ndarray:
+    "(N,) bool: the samples with a score in every run of every model (online mode can miss some: fastai's training loader drops its last partial batch)"
+    return np.logical_and.reduce([np.isfinite(a).reshape(-1, a.shape[-1]).all(0) for a in scores.values()])
+
+def _left_out(seen:np.ndarray) -> list:
+    "The report's note on samples left out of the correlations"
+    return [] if seen.all() else [f"{int((~seen).sum())} of {len(seen)} samples left out of the correlations: not observed in every run"]
 
 def table1_report(
     cfg:dict, # the configuration
@@ -353,11 +361,13 @@ def table1_report(
     boot_seed:int=0, # seed of the bootstrap
 ) -> tuple: # (pairs DataFrame for table1.csv, models DataFrame, Markdown text for table1.md)
     "Table 1 with its intervals, every model's seed-to-seed r and reliability, and the paper's table, as Markdown"
-    pairs, models = seed_table1(per_seed_learnability(runs), n_boot=n_boot, seed=boot_seed)
+    per_seed = per_seed_learnability(runs)
+    seen = _seen_by_all(per_seed)
+    pairs, models = seed_table1({k: v[:, seen] for k, v in per_seed.items()}, n_boot=n_boot, seed=boot_seed)
     seeds = sorted({len(cfg['seeds'])} | set(models.n_seeds))
     how = (f"95% intervals covering seeds and samples: {pairs.attrs.get('method', METHOD)}" if models.n_seeds.max() > 1
            else "one seed per model: 95% intervals from resampling samples only, seed noise not included")
-    notes = [n for n in [*models.note, *pairs.note] if n and n != ONE_SEED]
+    notes = [n for n in [*models.note, *pairs.note] if n and n != ONE_SEED] + _left_out(seen)
     md = (f"Table 1 on {cfg['dataset']}: {'/'.join(map(str, seeds))} seed(s) per model, {cfg['epochs']} epochs, width {cfg['width']}, "
           f"mode {cfg['mode']}. {how} ({n_boot} resamples, bootstrap seed {boot_seed}).\n\n"
           f"Pearson r of learnability:\n\n{table1_ci(pairs).to_markdown()}\n\n"
@@ -405,12 +415,14 @@ def write_report(
     else:  # one model: its easiest and hardest samples (Figure 1c)
         figs = dict(fig1c=plot_extremes(images, df.label.values, {m: learnability_rank(s) for m, s in scores.items()}, n=min(8, len(df) // 2),
                                         vocab=dls.vocab, denorm=denorm))
-    models = list(dict.fromkeys(m for m, _ in runs))
-    probs = {MODEL_NAMES.get(m, m): np.stack([r.probs for (mm, _), r in runs.items() if mm == m]) for m in models}
+    models = _by_model(runs)
+    probs = {MODEL_NAMES.get(m, m): np.stack([r.probs for r in recs]) for m, recs in models.items()}
     try: epoch_conv = epoch_convergence(probs)
     except ValueError as e: epoch_conv = None; warnings.warn(f"no convergence.png: {e}")
     if epoch_conv is not None:
-        seed_conv = seed_convergence(per_seed_learnability(runs), n_boot=200, seed=boot_seed) if corr is not None else None
+        per_seed = per_seed_learnability(runs)
+        seen = _seen_by_all(per_seed)
+        seed_conv = seed_convergence({k: v[:, seen] for k, v in per_seed.items()}, n_boot=200, seed=boot_seed) if corr is not None else None
         figs['convergence'] = plot_convergence(epoch_conv, seed_conv)
     # the other scores: each model's data map, and how all scores agree within and across models
     tables = {MODEL_NAMES.get(m, m): pd.DataFrame({s: df[f'{m}_{s}'] for s in SCORES if f'{m}_{s}' in df}) for m in models}
