@@ -27,7 +27,7 @@ from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastcore.script import call_parse
 import learnability_nb
 from .core import correlation_table, learnability, learnability_rank, table1_markdown, PAPER_TABLE1
-from .data import digits_dls, cifar10_dls, image_folder_dls, denormalize
+from .data import digits_dls, cifar10_dls, fashion_mnist_dls, image_folder_dls, denormalize
 from .fastdata import fast_dls
 from fastai.torch_core import default_device
 from .callback import LeanFit, LearnabilityRecorder, MODES, load_records
@@ -42,9 +42,9 @@ from fastai.torch_core import rank_distrib
 from fastcore.basics import noop
 
 # %% auto #0
-__all__ = ['PRESETS', 'MODEL_NAMES', 'RUN_KEYS', 'make_config', 'build_dls', 'config_hash', 'fused_adamw', 'BF16CPU', 'train_one',
-           'grid', 'run_grid', 'collect_runs', 'aggregate', 'per_seed_learnability', 'table1_report', 'write_report',
-           'run_experiment', 'learnability_run']
+__all__ = ['PRESETS', 'MODEL_NAMES', 'BUILTIN_DATASETS', 'RUN_KEYS', 'make_config', 'build_dls', 'run_settings', 'config_hash',
+           'fused_adamw', 'BF16CPU', 'train_one', 'grid', 'run_grid', 'collect_runs', 'aggregate',
+           'per_seed_learnability', 'table1_report', 'write_report', 'run_experiment', 'learnability_run']
 
 # %% ../nbs/04_experiment.ipynb #d4e8cfac
 PRESETS = {
@@ -52,6 +52,12 @@ PRESETS = {
                     width=0.125, size=32, bs=64, lr=1e-2, mode='eval'),
     'default': dict(dataset='digits', models=['vgg16', 'resnet20', 'mobilenet'], seeds=[0, 1, 2], epochs=12,
                     width=0.25, size=32, bs=64, lr=1e-2, mode='eval'),
+    # Fashion-MNIST within an hour on 2 CPU cores (10,000 images × 15 epochs × 3 models × 5 seeds); `fashion_full`: all
+    # 60,000 at full width, for a GPU or a cluster
+    'fashion': dict(dataset='fashion_mnist', models=['vgg16', 'resnet20', 'mobilenet'], seeds=[0, 1, 2, 3, 4], epochs=15,
+                    width=0.25, size=32, bs=128, lr=1e-2, mode='eval', n_train=10000),
+    'fashion_full': dict(dataset='fashion_mnist', models=['vgg16', 'resnet20', 'mobilenet'], seeds=[0, 1, 2, 3, 4], epochs=30,
+                         width=1.0, size=32, bs=128, lr=1e-2, mode='eval', n_train=None),
     'paper':   dict(dataset='cifar10', models=['vgg16', 'resnet20', 'mobilenet'], seeds=[0, 1, 2], epochs=200,
                     width=1.0, size=32, bs=128, lr=1e-2, mode='eval'),
 } # named configurations for `run_experiment` and `learnability_run`
@@ -61,13 +67,15 @@ MODEL_NAMES = {'resnet20': 'ResNet-20', 'vgg16': 'VGG-16', 'mobilenet': 'MobileN
 # %% ../nbs/04_experiment.ipynb #f669fc1c
 def _on_gpu() -> bool: return default_device().type == 'cuda'
 
+BUILTIN_DATASETS = ('digits', 'fashion_mnist', 'cifar10')
+
 def make_config(
     preset:str='default', # one of `PRESETS`
     **overrides, # any key of a preset (dataset, models, seeds, epochs, width, size, bs, lr, mode) and data_path
 ) -> dict: # a checked configuration
     "A preset with `overrides` applied, checked: a clear ValueError for anything that cannot run"
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    cfg = dict(PRESETS[preset], preset=preset, data_path=None, fast=True, lean=None, bf16=None, fused=None, channels_last=None,
+    cfg = dict({'n_train': None, **PRESETS[preset]}, preset=preset, data_path=None, fast=True, lean=None, bf16=None, fused=None, channels_last=None,
                eval_bs=None, skip_bad_images=False)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(cfg)}")
@@ -95,9 +103,13 @@ def make_config(
         raise ValueError(f"eval_bs must be an integer >= 1, got {cfg['eval_bs']!r}")
     if not cfg['lr'] > 0: raise ValueError(f"lr must be > 0, got {cfg['lr']}")
     ds = cfg['dataset']
-    if ds not in ('digits', 'cifar10'):
+    if cfg['n_train'] is not None:
+        if ds != 'fashion_mnist': raise ValueError(f"n_train (a subset of the training set) goes with dataset fashion_mnist, not {ds!r}")
+        if isinstance(cfg['n_train'], bool) or not isinstance(cfg['n_train'], (int, np.integer)) or not 1 <= cfg['n_train'] <= 60000:
+            raise ValueError(f"n_train must be an integer from 1 to 60000, got {cfg['n_train']!r}")
+    if ds not in BUILTIN_DATASETS:
         p = Path(ds).expanduser()
-        if not p.exists(): raise ValueError(f"unknown dataset {ds!r}: use digits, cifar10 or a folder of images by class")
+        if not p.exists(): raise ValueError(f"unknown dataset {ds!r}: use {', '.join(BUILTIN_DATASETS)} or a folder of images by class")
         if not p.is_dir(): raise ValueError(f"dataset {ds!r} is a file, not a folder of images by class")
         cfg['dataset'] = str(p.resolve())
     for k in ('lean', 'bf16', 'fused', 'channels_last'):   # None: on when training on a GPU
@@ -111,8 +123,9 @@ def build_dls(cfg:dict):
     ds, bs, size = cfg['dataset'], cfg['bs'] // procs, cfg['size']
     if ds == 'digits': dls = digits_dls(bs=bs, size=size, seed=0)
     elif ds == 'cifar10': dls = cifar10_dls(path=cfg.get('data_path'), bs=bs)
+    elif ds == 'fashion_mnist': dls = fashion_mnist_dls(cfg.get('data_path'), bs=bs, size=size, n_train=cfg.get('n_train'), seed=0)
     else: dls = image_folder_dls(ds, size=size, bs=bs, seed=0, skip_bad_images=bool(cfg.get('skip_bad_images')))   # files on disk: the plain fastai path
-    if ds in ('digits', 'cifar10') and cfg.get('fast', True):
+    if ds in BUILTIN_DATASETS and cfg.get('fast', True):
         dls = fast_dls(dls, device=default_device(), channels_last=bool(cfg.get('channels_last')))
     # validation and the recorder's pass over the training set run without gradients: larger batches are cheaper
     # per image, and give the same results (BatchNorm uses its running statistics then)
@@ -125,9 +138,13 @@ def build_dls(cfg:dict):
 # passes do not feed back into training)
 RUN_KEYS = ('dataset', 'epochs', 'width', 'size', 'bs', 'lr', 'mode', 'fast', 'bf16', 'fused', 'channels_last')
 
+def run_settings(cfg:dict) -> dict:
+    "The settings of `cfg` that a run's records depend on (`n_train` only when a subset is used)"
+    return {k: cfg[k] for k in RUN_KEYS} | ({'n_train': cfg['n_train']} if cfg.get('n_train') is not None else {})
+
 def config_hash(cfg:dict, fingerprint:str) -> str:
     "What makes two runs' records comparable: the training options (not the list of models/seeds) and the data"
-    blob = json.dumps({**{k: cfg[k] for k in RUN_KEYS}, 'fingerprint': fingerprint}, sort_keys=True)
+    blob = json.dumps({**run_settings(cfg), 'fingerprint': fingerprint}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/04_experiment.ipynb #6e54f6a7
@@ -171,7 +188,7 @@ def train_one(
     "Train one model with one seed under `cfg`, recording learnability"
     set_seed(seed, reproducible=True)
     dls = build_dls(cfg)
-    model = get_model(model_name, n_classes=dls.c, in_channels=3, width=cfg['width'])
+    model = get_model(model_name, n_classes=dls.c, in_channels=dls.train_ds[0][0].shape[0], width=cfg['width'])
     rec = LearnabilityRecorder(cfg['mode'])
     on = lambda k: bool(cfg.get(k))   # `make_config` turned None into "on a GPU"
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=[rec] + [LeanFit()] * on('lean'),
@@ -202,7 +219,7 @@ def _claim_folder(out:Path, cfg:dict, chash:str):
         try:
             if time.time() - tmp.stat().st_mtime > 600: tmp.unlink()
         except FileNotFoundError: pass
-    mine = dict(config_hash=chash, **{k: cfg[k] for k in RUN_KEYS})
+    mine = dict(config_hash=chash, **run_settings(cfg))
     f = out/'config.json'
     if f.exists():
         try: theirs = json.loads(f.read_text())
@@ -494,8 +511,8 @@ def run_experiment(
 # %% ../nbs/04_experiment.ipynb #c46818db
 @call_parse
 def learnability_run(
-    preset:str='default', # 'quick' (< 1 min), 'default' (digits, minutes on a CPU) or 'paper' (CIFAR-10, T=200, for a GPU)
-    dataset:str=None, # 'digits', 'cifar10' or a folder of images by class
+    preset:str='default', # 'quick' (< 1 min), 'default' (digits, minutes), 'fashion' (Fashion-MNIST, < 1 h on 2 cores), 'fashion_full', 'paper'
+    dataset:str=None, # 'digits', 'fashion_mnist', 'cifar10' or a folder of images by class
     models:str=None, # comma-separated, from: resnet20, vgg16, mobilenet
     seeds:str=None, # comma-separated seeds, e.g. 0,1,2
     epochs:int=None, # training epochs T
@@ -505,7 +522,8 @@ def learnability_run(
     size:int=None, # image size
     bs:int=None, # batch size
     lr:float=None, # maximum learning rate of the one-cycle schedule
-    data_path:str=None, # folder holding cifar-10-batches-py (for --dataset cifar10)
+    data_path:str=None, # for fashion_mnist: folder of its IDX files (default: Debian's); for cifar10: holding cifar-10-batches-py
+    n_train:int=None, # for fashion_mnist: a stratified subset of this many training images (the same for every run)
     plain_data:bool=False, # use fastai's plain DataLoader instead of the fast in-memory path
     bf16:bool=False, # bf16 mixed precision on a CPU too (on a GPU it is on anyway): faster for wide models on CPUs with bf16 instructions
     no_progress:bool=False, # hide the progress bars
@@ -532,7 +550,7 @@ def learnability_run(
         try: seed_list = parse(seeds, int)
         except ValueError: raise ValueError(f"seeds must be comma-separated integers, got {seeds!r}")
         settings = dict(preset=preset, dataset=dataset, models=parse(models, str), seeds=seed_list, epochs=epochs, mode=mode,
-                        width=width, size=size, bs=bs, lr=lr, data_path=data_path, fast=False if plain_data else None,
+                        width=width, size=size, bs=bs, lr=lr, data_path=data_path, n_train=n_train, fast=False if plain_data else None,
                         bf16=True if bf16 else None, skip_bad_images=True if skip_bad_images else None)
         if slurm is not None:   # the grid as cluster jobs (`cluster`), each running `--shard I/N` of it, then the report
             if shard is not None or report_only: raise ValueError("--slurm submits the whole grid and its report: not with --shard or --report_only")
