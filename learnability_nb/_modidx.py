@@ -588,4 +588,8 @@ d = { 'settings': { 'branch': 'main',
                                             'learnability_nb.test_utils.tiny_cnn': ( 'test_utils.html#tiny_cnn',
                                                                                      'learnability_nb/test_utils.py'),
                                             'learnability_nb.test_utils.tiny_mlp': ( 'test_utils.html#tiny_mlp',
-                                                                                     'learnability_nb/test_utils.py')}}}
+                                                                                     'learnability_nb/test_utils.py'),
+                                            'learnability_nb.test_utils.write_fake_fashion': ( 'test_utils.html#write_fake_fashion',
+                                                                                               'learnability_nb/test_utils.py'),
+                                            'learnability_nb.test_utils.write_idx': ( 'test_utils.html#write_idx',
+                                                                                      'learnability_nb/test_utils.py')}}}

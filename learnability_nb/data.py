@@ -29,10 +29,10 @@ from fastai.vision.data import get_grid
 from fastai.torch_core import show_image
 
 # %% auto #0
-__all__ = ['FASHION_DEBIAN', 'IndexedDataset', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset', 'denormalize',
-           'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'train_eval_dl', 'dataset_items',
-           'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx', 'load_fashion_mnist',
-           'stratified_subset', 'fashion_mnist_dls', 'image_folder_dls']
+__all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'IndexedDataset', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset',
+           'denormalize', 'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'train_eval_dl',
+           'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx',
+           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'image_folder_dls']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
 class _NoSplitIdx:
@@ -444,7 +444,7 @@ def cifar10_dls(
                              vocab=data["classes"], stats=tuple(torch.tensor(s) for s in cifar_stats), fingerprint=fp)
 
 # %% ../nbs/01_data.ipynb #6513e420
-_IDX_MAGIC = {3: 2051, 1: 2049} # magic numbers of uint8 images (N, rows, cols) and uint8 labels (N,)
+IDX_MAGIC = {3: 2051, 1: 2049} # magic numbers of uint8 images (N, rows, cols) and uint8 labels (N,)
 
 def read_idx(
     fn, # an IDX file of uint8 data, `.gz` or uncompressed
@@ -458,8 +458,8 @@ def read_idx(
     head = 4 * (ndim + 1)
     if len(data) < head: raise ValueError(f"{fn}: {len(data)} bytes, too short for an IDX header ({head} bytes): truncated")
     magic, *dims = (int(v) for v in np.frombuffer(data, '>u4', ndim + 1))
-    if magic != _IDX_MAGIC[ndim]:
-        raise ValueError(f"{fn}: magic number {magic}, expected {_IDX_MAGIC[ndim]} "
+    if magic != IDX_MAGIC[ndim]:
+        raise ValueError(f"{fn}: magic number {magic}, expected {IDX_MAGIC[ndim]} "
                          f"(uint8 {'images' if ndim == 3 else 'labels'})")
     if ndim == 3 and dims[1:] != [28, 28]: raise ValueError(f"{fn}: images of {dims[1]}×{dims[2]} pixels, expected 28×28")
     need = head + int(np.prod(dims, dtype=np.int64))  # what the header claims, checked against the bytes there
