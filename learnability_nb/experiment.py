@@ -31,8 +31,8 @@ from .data import digits_dls, cifar10_dls, fashion_mnist_dls, image_folder_dls, 
 from .fastdata import fast_dls
 from fastai.torch_core import default_device
 from .callback import LeanFit, LearnabilityRecorder, MODES, load_records
-from .models import MODELS, get_model, n_params
-from .plots import figure1, plot_extremes, plot_table1
+from .models import MODELS, architecture, get_model, n_params, resolve_model
+from .plots import figure1, plot_agreement, plot_extremes, plot_table1
 from .core import ONE_SEED, METHOD, seed_table1, table1_ci, reliability_lines, epoch_convergence, seed_convergence
 from .plots import plot_convergence
 from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table
@@ -43,7 +43,7 @@ from fastcore.basics import noop
 
 # %% auto #0
 __all__ = ['PRESETS', 'MODEL_NAMES', 'BUILTIN_DATASETS', 'RUN_KEYS', 'make_config', 'build_dls', 'run_settings', 'config_hash',
-           'fused_adamw', 'BF16CPU', 'train_one', 'grid', 'run_grid', 'collect_runs', 'aggregate',
+           'fused_adamw', 'BF16CPU', 'in_channels', 'train_one', 'grid', 'run_grid', 'collect_runs', 'aggregate',
            'per_seed_learnability', 'table1_report', 'write_report', 'run_experiment', 'learnability_run']
 
 # %% ../nbs/04_experiment.ipynb #d4e8cfac
@@ -62,7 +62,8 @@ PRESETS = {
                     width=1.0, size=32, bs=128, lr=1e-2, mode='eval'),
 } # named configurations for `run_experiment` and `learnability_run`
 
-MODEL_NAMES = {'resnet20': 'ResNet-20', 'vgg16': 'VGG-16', 'mobilenet': 'MobileNet'} # display names, as in the paper
+MODEL_NAMES = {'resnet20': 'ResNet-20', 'vgg16': 'VGG-16', 'mobilenet': 'MobileNet', 'mlp': 'MLP', 'lenet': 'LeNet-5',
+               'vit': 'ViT'} # display names (the paper's for its three)
 
 # %% ../nbs/04_experiment.ipynb #f669fc1c
 def _on_gpu() -> bool: return default_device().type == 'cuda'
@@ -82,8 +83,9 @@ def make_config(
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     models = list(cfg['models'])
     if not models: raise ValueError("no models given; valid models: " + ', '.join(MODELS))
-    bad = [m for m in models if m not in MODELS]
-    if bad: raise ValueError(f"unknown model(s) {', '.join(bad)}; valid models: {', '.join(MODELS)}")
+    bad = [m for m in models if m not in MODELS and ':' not in str(m)]
+    if bad: raise ValueError(f"unknown model(s) {', '.join(bad)}; valid models: {', '.join(MODELS)}, or an import path package.module:factory")
+    for m in models: resolve_model(m)   # an import path that does not resolve fails now, not in the middle of the grid
     if len(set(models)) != len(models): raise ValueError(f"a model is listed twice: {models}")
     seeds = list(cfg['seeds'])
     if not seeds: raise ValueError("no seeds given: pass at least one, e.g. --seeds 0,1,2")
@@ -178,6 +180,10 @@ def _to_bf16(learn:Learner):
     else: learn.add_cb(BF16CPU())
 
 # %% ../nbs/04_experiment.ipynb #93b2dfbd
+def in_channels(dls) -> int:
+    "Channels of the training images (3 for digits and CIFAR-10, 1 for Fashion-MNIST)"
+    return int(dls.train_ds[0][0].shape[0])
+
 def train_one(
     cfg:dict, # a configuration from `make_config`
     model_name:str, # key of `MODELS`
@@ -188,7 +194,7 @@ def train_one(
     "Train one model with one seed under `cfg`, recording learnability"
     set_seed(seed, reproducible=True)
     dls = build_dls(cfg)
-    model = get_model(model_name, n_classes=dls.c, in_channels=dls.train_ds[0][0].shape[0], width=cfg['width'])
+    model = get_model(model_name, n_classes=dls.c, in_channels=in_channels(dls), width=cfg['width'])
     rec = LearnabilityRecorder(cfg['mode'])
     on = lambda k: bool(cfg.get(k))   # `make_config` turned None into "on a GPU"
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=[rec] + [LeanFit()] * on('lean'),
@@ -212,8 +218,8 @@ def _write_json(path:Path, obj):
     with os.fdopen(fd, 'w') as f: json.dump(obj, f, indent=2, sort_keys=True, default=str); f.flush(); os.fsync(f.fileno())
     os.replace(tmp, path)
 
-def _claim_folder(out:Path, cfg:dict, chash:str):
-    "Make `out` hold this configuration, or refuse if it holds another one"
+def _claim_folder(out:Path, cfg:dict, chash:str, archs:dict|None=None):
+    "Make `out` hold this configuration and these models' architectures ({name: `architecture`}), or refuse if it holds others"
     out.mkdir(parents=True, exist_ok=True); (out/'records').mkdir(exist_ok=True)
     for tmp in (out/'records').glob('.*.tmp'):   # left by a run killed while saving (not one another job is saving now)
         try:
@@ -231,9 +237,15 @@ def _claim_folder(out:Path, cfg:dict, chash:str):
                    "which one process uses with --plain_data)") if 'fast' in diff else ''
             raise ValueError(f"{out} holds results of another configuration ({what}){why}; "
                              "use another --out folder, or delete that one to start over")
+        known = theirs.get('architectures', {})
+        changed = [m for m, a in (archs or {}).items() if known.get(m, a) != a]
+        if changed:
+            raise ValueError(f"{out} holds runs of {', '.join(changed)} built as another network (its layers or parameter "
+                             "shapes differ from what the factory builds now); use another --out folder, or delete that one to start over")
+        if set(archs or {}) - set(known): _write_json(f, {**theirs, 'architectures': {**known, **archs}})
     elif any((out/'records').glob('*.npz')):
         raise ValueError(f"{out}/records holds records but no config.json: not mixing them in; use another --out folder")
-    else: _write_json(f, mine)
+    else: _write_json(f, {**mine, 'architectures': archs or {}})
 
 # %% ../nbs/04_experiment.ipynb #249e5a91
 def _load_or_set_aside(path:Path, dls, chash:str, log):
@@ -274,7 +286,9 @@ def run_grid(
         raise ValueError(f"{procs} processes for {len(dls.train_ds)} training samples: each process needs samples of its own; "
                          f"use at most {len(dls.train_ds)} processes")
     chash = config_hash(cfg, dls.fingerprint)
-    on_rank0(_claim_folder, out, cfg, chash)   # with several processes, rank 0 does the bookkeeping and tells the others
+    # every model is built once now: a factory that fails or returns no nn.Module stops the grid before any training
+    archs = {m: architecture(get_model(m, n_classes=dls.c, in_channels=in_channels(dls), width=cfg['width'])) for m in cfg['models']}
+    on_rank0(_claim_folder, out, cfg, chash, archs)   # with several processes, rank 0 does the bookkeeping and tells the others
     todo = grid(cfg, shard)
     runs, n_runs = {}, len(todo)
     for k, (name, seed) in enumerate(todo, 1):
@@ -412,7 +426,7 @@ def write_report(
     n_boot:int=1000, # bootstrap resamples for Table 1's intervals
     boot_seed:int=0, # seed of the bootstrap
 ) -> dict: # the paths written
-    "Write learnability.csv (every score per model), table1.csv/.md/.png, fig1a/b/c.png, convergence.png, data_map.png, scores.png and run.json into `out` (one model: no Table 1, no 1a/1b)"
+    "Write learnability.csv (every score per model), table1.csv/.md/.png, agreement.png (3+ models), fig1a/b/c.png, convergence.png, data_map.png, scores.png and run.json into `out` (one model: no Table 1, no 1a/1b)"
     out = Path(out)
     df, corr = aggregate(runs)
     df.to_csv(out/'learnability.csv', index=False, float_format='%.8g')
@@ -429,6 +443,7 @@ def write_report(
     if corr is not None:
         figs = figure1(scores, images=images, labels=df.label.values, vocab=dls.vocab, denorm=denorm, n=min(8, len(df) // 2))
         figs['table1'] = plot_table1(corr, paper=PAPER_TABLE1)
+        if len(cfg['models']) > 2 and corr.disattenuated_r.notna().all(): figs['agreement'] = plot_agreement(corr)
     else:  # one model: its easiest and hardest samples (Figure 1c)
         figs = dict(fig1c=plot_extremes(images, df.label.values, {m: learnability_rank(s) for m, s in scores.items()}, n=min(8, len(df) // 2),
                                         vocab=dls.vocab, denorm=denorm))
@@ -513,7 +528,7 @@ def run_experiment(
 def learnability_run(
     preset:str='default', # 'quick' (< 1 min), 'default' (digits, minutes), 'fashion' (Fashion-MNIST, < 1 h on 2 cores), 'fashion_full', 'paper'
     dataset:str=None, # 'digits', 'fashion_mnist', 'cifar10' or a folder of images by class
-    models:str=None, # comma-separated, from: resnet20, vgg16, mobilenet
+    models:str=None, # comma-separated: resnet20, vgg16, mobilenet, mlp, lenet, vit, or import paths package.module:factory
     seeds:str=None, # comma-separated seeds, e.g. 0,1,2
     epochs:int=None, # training epochs T
     mode:str=None, # 'eval' (Eq. 1 exactly) or 'online' (free, from the training pass)

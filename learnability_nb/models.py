@@ -222,7 +222,11 @@ def get_model(
     **kwargs, # passed to the builder: `n_classes`, `in_channels`, `width`
 ) -> nn.Module:
     "Build the model called `name`"
-    model = resolve_model(name)(**kwargs)
+    factory = resolve_model(name)
+    try: model = factory(**kwargs)
+    except Exception as e:
+        if name in MODELS: raise   # the built-ins name the argument they can't use
+        raise ValueError(f"model {name!r}: the factory failed ({type(e).__name__}: {e})") from None
     if not isinstance(model, nn.Module):
         raise ValueError(f"model {name!r}: the factory returned a value of type {type(model).__name__}, not a torch.nn.Module")
     return model
