@@ -32,7 +32,8 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from noise import claim_out, inject_noise, load_digits_split, train, _valid_acc   # noqa: E402 (the label-noise benchmark's data and training)
+from noise import claim_out, load_digits_split, train, _valid_acc   # noqa: E402 (the label-noise benchmark's data and training)
+from learnability_nb.noise import inject_noise   # noqa: E402
 
 SETTINGS = {'clean': 0.0, 'sym20': 0.2} # name -> symmetric noise rate in the training labels
 PRUNE_SCORES = ('learnability', 'forgetting_events')

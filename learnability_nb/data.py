@@ -6,6 +6,7 @@
 from __future__ import annotations
 import copy, gzip, hashlib, operator, os, pickle, random, warnings, zlib
 from contextlib import contextmanager
+from importlib import resources
 from numbers import Integral
 from pathlib import Path
 import numpy as np
@@ -32,7 +33,8 @@ from fastai.torch_core import show_image
 __all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'IndexedDataset', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset',
            'denormalize', 'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'train_eval_dl',
            'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx',
-           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'image_folder_dls']
+           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'load_learnability_table',
+           'image_folder_dls']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
 class _NoSplitIdx:
@@ -542,6 +544,18 @@ def fashion_mnist_dls(
                             name='fashion_mnist', vocab=list(FashionMNIST.classes), stats=(mean, std), fingerprint=fp)
     dls.splits = (train_idxs, None)
     return dls
+
+# %% ../nbs/01_data.ipynb #1ec0fc1c
+def load_learnability_table(
+    name:str='fashion_mnist', # a table shipped in `learnability_nb/tables`
+) -> pd.DataFrame:
+    "A per-sample learnability table shipped with the package"
+    folder = resources.files('learnability_nb') / 'tables'
+    f = folder / f'{name}.csv.gz'
+    if not f.is_file():
+        have = sorted(p.name[:-7] for p in folder.iterdir() if p.name.endswith('.csv.gz')) if folder.is_dir() else []
+        raise ValueError(f"no learnability table {name!r}; shipped: {', '.join(have) or 'none'}")
+    with f.open('rb') as fh: return pd.read_csv(fh, compression='gzip')
 
 # %% ../nbs/01_data.ipynb #a872f8fe
 def _bad_images(files) -> list:

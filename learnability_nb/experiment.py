@@ -44,7 +44,8 @@ from fastcore.basics import noop
 # %% auto #0
 __all__ = ['PRESETS', 'MODEL_NAMES', 'BUILTIN_DATASETS', 'RUN_KEYS', 'make_config', 'build_dls', 'run_settings', 'config_hash',
            'fused_adamw', 'BF16CPU', 'in_channels', 'train_one', 'grid', 'run_grid', 'collect_runs', 'aggregate',
-           'per_seed_learnability', 'table1_report', 'write_report', 'run_experiment', 'learnability_run']
+           'per_seed_learnability', 'table1_report', 'write_report', 'run_experiment', 'learnability_table',
+           'learnability_run']
 
 # %% ../nbs/04_experiment.ipynb #d4e8cfac
 PRESETS = {
@@ -522,6 +523,32 @@ def run_experiment(
     else: log("\nOne model: no Table 1 (it correlates models); learnability.csv and fig1c.png have its scores and extremes.\n")
     log(f"done in {secs:.0f}s; wrote {', '.join(p.name for p in paths.values())} in {Path(out).resolve()}")
     return paths
+
+# %% ../nbs/04_experiment.ipynb #5689502f
+def learnability_table(
+    runs:dict, # {(model, seed): Records} of one grid
+    dls=None, # the runs' DataLoaders: `dls.splits[0]` maps samples to the dataset's file, `dls.vocab` names the classes
+) -> pd.DataFrame: # idx, label, class, then {model}_learnability/_sd, {model}_rank/_sd, and mean_* over models
+    "Per sample: learnability and rank under each model and averaged over the models, each with its spread over seeds"
+    per_seed_learnability(runs)   # the runs' checks: same samples, same data
+    per = {m: np.stack([learnability(r.probs) for r in recs]) for m, recs in _by_model(runs).items()}
+    if not all(np.isfinite(a).all() for a in per.values()): raise ValueError("some samples were never observed in a run: no table")
+    labels = next(iter(runs.values())).labels
+    splits = getattr(dls, 'splits', None)
+    idx = splits[0] if splits is not None and splits[0] is not None else np.arange(len(labels))
+    vocab = getattr(dls, 'vocab', None)
+    cols = dict(idx=np.asarray(idx), label=labels, **({'class': [vocab[l] for l in labels]} if vocab is not None else {}))
+    sd = lambda a: a.std(0, ddof=1) if len(a) > 1 else np.full(a.shape[1], np.nan)
+    def add(name, a):   # a: (K, N) learnability per seed
+        cols.update({f'{name}_learnability': a.mean(0), f'{name}_learnability_sd': sd(a),
+                     f'{name}_rank': learnability_rank(a.mean(0)), f'{name}_rank_sd': sd(np.stack([learnability_rank(s) for s in a]))})
+    for m, a in per.items(): add(m, a)
+    if len(per) > 1:
+        k = min(len(a) for a in per.values())
+        add('mean', np.mean([a[:k] for a in per.values()], 0))
+        cols['mean_learnability'] = np.mean([a.mean(0) for a in per.values()], 0)   # every seed of every model
+        cols['mean_rank'] = learnability_rank(cols['mean_learnability'])
+    return pd.DataFrame(cols)
 
 # %% ../nbs/04_experiment.ipynb #c46818db
 @call_parse
