@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Learnability-guided training, measured: does ordering, weighting, dropping or pruning the training set by a per-sample
-score from an earlier run beat random order with the same budget, on clean digits and on digits with 20% label noise?
+score from an earlier run beat random order with the same budget, on clean labels and with 20% label noise? On
+scikit-learn's digits (the default) or Fashion-MNIST (`--dataset fashion_mnist`, `--n-train`: a stratified subset).
 
 Per setting (`clean`; `sym20`: 20% symmetric noise in the TRAINING labels, noise seed fixed, validation labels clean):
 - one recording run (`LearnabilityRecorder('eval')`, seed `--score-seed`, not one of the evaluation seeds) on exactly the
@@ -18,6 +19,7 @@ same size.
     python bench/guided.py --quick --out /tmp/guided_quick   # sym20, 2 seeds, 6 conditions (a few minutes on 2 cores)
     python bench/guided.py --out /tmp/guided                 # clean + sym20, 15 conditions x seeds 0-4 (resumable)
     python bench/guided.py --out /tmp/guided --report-only   # rebuild guided.csv and summary.md from the runs there
+    python bench/guided.py --out /tmp/guided_fashion --dataset fashion_mnist --n-train 10000   # 32x32, 1 channel
 
 Writes `OUT/guided.csv` (one row per condition x setting x seed), `OUT/scores_<setting>.csv` (the recording's scores and
 the noise mask, one row per training sample), `OUT/summary.md` and `OUT/config.json`; `OUT/runs/` is what resuming reads.
@@ -32,7 +34,7 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from noise import claim_out, load_digits_split, train, _valid_acc   # noqa: E402 (the label-noise benchmark's data and training)
+from noise import add_data_args, claim_out, data_cfg, load_data, train, _valid_acc   # noqa: E402 (noise benchmark's)
 from learnability_nb.noise import inject_noise   # noqa: E402
 
 SETTINGS = {'clean': 0.0, 'sym20': 0.2} # name -> symmetric noise rate in the training labels
@@ -53,7 +55,7 @@ def conditions() -> dict:
     return c
 
 QUICK = dict(settings=['sym20'], seeds=[0, 1], conditions=['random', 'curriculum_root', 'hard_x3', 'drop10', 'prune50_learnability', 'prune50_random'])
-DEFAULTS = dict(model='tiny_cnn', width=2.0, size=16, epochs=10, bs=64, lr=3e-2, noise_seed=0, score_seed=100)
+DEFAULTS = dict(model='tiny_cnn', width=2.0, epochs=10, bs=64, lr=3e-2, noise_seed=0, score_seed=100)
 
 def record_scores(cfg, x, y_train, xv, yv, seed:int) -> tuple[pd.DataFrame, float, float]:
     "One recording run on the training labels: the per-sample scores (`scores_table`), clean valid accuracy, seconds"
@@ -81,7 +83,8 @@ def run_one(cfg, setting, name, spec, seed, data, y_train, mask, table):
     cb = make_callback(spec, table, seed)
     _, learn, secs = train(cfg, x, y_train, xv, yv, 10, seed, mode='off', cbs=[] if cb is None else [cb])
     pool = np.arange(len(y_train)) if cb is None else cb.pool
-    return dict(setting=setting, condition=name, family=spec['family'], score=spec['score'], param=spec['param'], seed=seed,
+    return dict(dataset=cfg['dataset'], setting=setting, condition=name, family=spec['family'], score=spec['score'],
+                param=spec['param'], seed=seed,
                 valid_acc=_valid_acc(learn), train_seconds=round(secs, 1), epochs=cfg['epochs'], n_train=len(y_train),
                 pool=len(pool), noisy_in_pool=float(mask[pool].mean()), noise_rate=SETTINGS[setting])
 
@@ -122,7 +125,9 @@ def summary_table(table:pd.DataFrame) -> pd.DataFrame:
 def summarize(table:pd.DataFrame) -> str:
     "Markdown: one table per setting"
     s = summary_table(table)
-    parts = ["Clean validation accuracy (%) over seeds: mean [95% t-interval]; paired differences (percentage points) to "
+    ds = ', '.join(map(str, table['dataset'].unique())) if 'dataset' in table else 'digits'
+    parts = [f"Dataset {ds}, {int(table['n_train'].iloc[0])} training images. "
+             "Clean validation accuracy (%) over seeds: mean [95% t-interval]; paired differences (percentage points) to "
              "random order and, for pruning by a score, to a random subset of the same size (same seed = same initialisation).\n"]
     for setting, g in s.groupby('setting', sort=False):
         t = g[['condition', 'seeds', 'acc', 'vs_random', 'vs_random_subset', 'noisy_in_pool']].rename(columns={
@@ -142,8 +147,10 @@ def main(argv=None):
     p.add_argument('--settings', default=','.join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
     p.add_argument('--seeds', default='0,1,2,3,4', help='comma-separated evaluation seeds (not --score-seed)')
     p.add_argument('--conditions', default='all', help=f"comma-separated, of {', '.join(conditions())}")
+    add_data_args(p)
     for k, v in DEFAULTS.items(): p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     a = p.parse_args(argv)
+    cfg = dict(data_cfg(a), **{k: getattr(a, k) for k in DEFAULTS})
     conds = conditions()
     settings, seeds, names = (QUICK['settings'], QUICK['seeds'], QUICK['conditions']) if a.quick else (
         a.settings.split(','), _ints(a.seeds), list(conds) if a.conditions == 'all' else a.conditions.split(','))
@@ -152,16 +159,16 @@ def main(argv=None):
     if 'random' not in names: names = ['random'] + names   # every comparison is to it
     if a.model not in ('resnet20', 'vgg16', 'mobilenet', 'tiny_cnn'): sys.exit(f"unknown model {a.model!r}; choose resnet20, vgg16, mobilenet or tiny_cnn")
     if a.score_seed in seeds: sys.exit(f"--score-seed {a.score_seed} is one of the evaluation seeds: scores must come from another run")
-    cfg = {k: getattr(a, k) for k in DEFAULTS}
+    data = None if a.report_only else load_data(cfg, a.data_path, 'bench/guided.py')   # before anything is written
     out = Path(a.out); (out/'runs').mkdir(parents=True, exist_ok=True)
     import torch, fastai
-    meta = dict(cfg, torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(),
+    meta = dict(cfg, data_path=a.data_path, torch=torch.__version__, fastai=fastai.__version__,
+                python=platform.python_version(),
                 machine=f"{platform.machine()}, {os.cpu_count()} CPU(s)", torch_threads=torch.get_num_threads(),
                 started=datetime.datetime.now().isoformat(timespec='seconds'), command=' '.join(['python', 'bench/guided.py', *(argv or sys.argv[1:])]))
     claim_out(out, cfg, meta)
     start = time.perf_counter()
     if not a.report_only:
-        data = load_digits_split(cfg['size'])
         x, y, xv, yv, _ = data
         prepared = {}
         for setting in settings:
@@ -190,6 +197,7 @@ def main(argv=None):
     order = {c: i for i, c in enumerate(conds)}
     table = table.sort_values(['setting', 'condition', 'seed'], key=lambda s: s.map({k: i for i, k in enumerate(SETTINGS)}) if s.name == 'setting'
                               else s.map(order) if s.name == 'condition' else s, kind='stable').reset_index(drop=True)
+    table = table.drop(columns='dataset', errors='ignore'); table.insert(0, 'dataset', cfg['dataset'])   # one per --out
     table.to_csv(out/'guided.csv', index=False)
     md = summarize(table)
     (out/'summary.md').write_text(md)

@@ -2,9 +2,11 @@
 """Label-noise benchmark: how well do learnability and the other per-sample scores find mislabelled samples,
 next to cleanlab (confident learning) and AUM with threshold samples, on exactly the same noisy data?
 
-Noise goes into the digits TRAINING labels only (validation stays clean): symmetric (a flipped label is replaced
-by a uniformly drawn other class) or class-conditional (each class flips to one fixed other class: its most
-confusable one), at a rate, with exactly round(rate * N) labels flipped, fixed by the seed.
+Noise goes into the TRAINING labels only (validation stays clean) of scikit-learn's digits (the default) or of
+Fashion-MNIST (`--dataset fashion_mnist`: the test set validates, `--n-train` takes a stratified subset of the training
+set): symmetric (a flipped label is replaced by a uniformly drawn other class) or class-conditional (each class flips
+to one fixed other class: its most confusable one), at a rate, with exactly round(rate * N) labels flipped, fixed by
+the seed.
 
 Per setting and seed, the same architecture is trained
 - once, recorded by `LearnabilityRecorder` (mode 'eval'): learnability, hit rate, AUM, forgetting events,
@@ -19,6 +21,7 @@ Per setting and seed, the same architecture is trained
     python bench/noise.py --quick --out /tmp/noise_quick     # symmetric 20%, seed 0 (a few minutes on 2 cores)
     python bench/noise.py --out /tmp/noise                    # 4 settings x seeds 0,1,2 (resumable: done runs are kept)
     python bench/noise.py --out /tmp/noise --settings sym20,cc40 --seeds 3,4
+    python bench/noise.py --out /tmp/noise_fashion --dataset fashion_mnist --n-train 10000   # 32x32, 1 channel
 
 Writes `OUT/noise.csv` (one row per method x setting x seed), `OUT/samples_<setting>_seed<k>.csv` (one row per
 training sample: idx, true and noisy label, `noisy` 0/1, one column per method, higher = more likely mislabelled),
@@ -44,22 +47,53 @@ SETTINGS = {'sym20': ('symmetric', 0.2), 'sym40': ('symmetric', 0.4), 'cc20': ('
 RECORDING_SCORES = ('learnability', 'hit_rate', 'aum', 'forgetting_events', 'variability', 'first_learned', 'early_learnability')
 METHODS = RECORDING_SCORES + ('cleanlab', 'aum_threshold')
 QUICK = dict(settings=['sym20'], seeds=[0])
-DEFAULTS = dict(model='resnet20', width=0.25, size=16, epochs=10, bs=64, lr=1e-2, folds=5, early_k=3, aum_pct=99.0)
+DEFAULTS = dict(model='resnet20', width=0.25, epochs=10, bs=64, lr=1e-2, folds=5, early_k=3, aum_pct=99.0)
 
-def load_digits_split(size:int):
-    "The package's digits split (split seed 0): normalised train/valid image tensors, labels, and the raw 8x8 train pixels"
-    from sklearn.datasets import load_digits
-    from learnability_nb.data import digits_dls
-    dls = digits_dls(bs=64, size=size, seed=0, device='cpu')
+DATASETS = ('digits', 'fashion_mnist')
+
+def load_split(dataset:str, size:int, n_train:int|None=None, data_path=None):
+    "The package's split of `dataset` (seed 0): normalised train/valid images, labels, and raw train pixels (N, D)"
+    from learnability_nb.data import digits_dls, fashion_mnist_dls, load_fashion_mnist
+    if dataset == 'digits':
+        from sklearn.datasets import load_digits
+        dls = digits_dls(bs=64, size=size, seed=0, device='cpu')   # already normalised floats, 3 channels
+        tr, va = dls.train_ds.ds, dls.valid_ds.ds
+        return tr.images, tr.labels.numpy(), va.images, va.labels.numpy(), load_digits().data[dls.splits[0]]
+    if dataset != 'fashion_mnist': raise ValueError(f"unknown dataset {dataset!r}; choose {' or '.join(DATASETS)}")
+    dls = fashion_mnist_dls(data_path, bs=1, size=size, n_train=n_train, seed=0, device='cpu')   # uint8, 1 channel
     tr, va = dls.train_ds.ds, dls.valid_ds.ds
-    raw = load_digits().data[dls.splits[0]]
-    return tr.images, tr.labels.numpy(), va.images, va.labels.numpy(), raw
+    raw = load_fashion_mnist(data_path)[0][dls.splits[0]].reshape(len(dls.splits[0]), -1) / 255   # the official 28x28
+    return tr.tfm(tr.images), tr.labels.numpy(), va.tfm(va.images), va.labels.numpy(), raw
 
-def _model(cfg, n_classes):
+def add_data_args(p):
+    "--dataset, --n-train, --data-path and --size (shared with bench/guided.py)"
+    p.add_argument('--dataset', default='digits', choices=DATASETS, help='digits (scikit-learn) or fashion_mnist')
+    p.add_argument('--n-train', type=int, default=None,
+                   help='fashion_mnist only: a stratified subset of the 60,000 training images (fixed); default all')
+    p.add_argument('--data-path', default=None, help="fashion_mnist only: folder with the four IDX files; default "
+                   "Debian's /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist), then fastai's")
+    p.add_argument('--size', type=int, default=None, help='image side; default 16 (digits), 32 (fashion_mnist: >= 28)')
+
+def data_cfg(a) -> dict:
+    "dataset, n_train and the resolved size of the parsed options, or exit saying what is wrong"
+    fashion = a.dataset == 'fashion_mnist'
+    for opt, v in (('--n-train', a.n_train), ('--data-path', a.data_path)):
+        if v is not None and not fashion: sys.exit(f"{opt} is for --dataset fashion_mnist, not {a.dataset}")
+    size = a.size if a.size is not None else 32 if fashion else 16
+    if fashion and size < 28: sys.exit(f"--size must be >= 28 for fashion_mnist (28x28, padded to it), got {size}")
+    if size < 1: sys.exit(f"--size must be >= 1, got {size}")
+    return dict(dataset=a.dataset, n_train=a.n_train, size=size)
+
+def load_data(cfg:dict, data_path=None, prog:str='bench/noise.py'):
+    "`load_split` of `cfg`, exiting with one line on missing or broken data files"
+    try: return load_split(cfg['dataset'], cfg['size'], cfg['n_train'], data_path)
+    except (OSError, ValueError) as e: sys.exit(f"{prog}: {e}")
+
+def _model(cfg, n_classes, in_channels=3):
     from learnability_nb.models import get_model
     from learnability_nb.test_utils import tiny_cnn
-    if cfg['model'] == 'tiny_cnn': return tiny_cnn(n_classes, 3, max(1, int(round(16 * cfg['width']))))
-    return get_model(cfg['model'], n_classes=n_classes, in_channels=3, width=cfg['width'])
+    if cfg['model'] == 'tiny_cnn': return tiny_cnn(n_classes, in_channels, max(1, int(round(16 * cfg['width']))))
+    return get_model(cfg['model'], n_classes=n_classes, in_channels=in_channels, width=cfg['width'])
 
 def train(cfg:dict, x_train, y_train, x_valid, y_valid, n_classes:int, seed:int, mode:str='eval', cbs=()):
     "Train as `learnability_nb.experiment.train_one` does on the CPU (Adam, fit_one_cycle, cross-entropy), recording in `mode`; `cbs`: more callbacks"
@@ -71,9 +105,10 @@ def train(cfg:dict, x_train, y_train, x_valid, y_valid, n_classes:int, seed:int,
     from learnability_nb.callback import LearnabilityRecorder
     set_seed(seed, reproducible=True)
     dls = fast_dls_from_tensors(x_train, torch.as_tensor(y_train), x_valid, torch.as_tensor(y_valid), bs=cfg['bs'], device='cpu',
-                                name='noisy digits', vocab=[str(i) for i in range(n_classes)])
+                                name=f"noisy {cfg.get('dataset', 'digits')}", vocab=[str(i) for i in range(n_classes)])
     rec = LearnabilityRecorder(mode)
-    learn = Learner(dls, _model(cfg, n_classes), loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=[rec, *cbs], opt_func=Adam)
+    learn = Learner(dls, _model(cfg, n_classes, x_train.shape[1]), loss_func=CrossEntropyLossFlat(), metrics=accuracy,
+                    cbs=[rec, *cbs], opt_func=Adam)
     start = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(cfg['epochs'], cfg['lr'])
     return rec, learn, time.perf_counter() - start
@@ -161,7 +196,8 @@ def run_one(cfg:dict, setting:str, seed:int, data, mapping, out:Path, log=print)
     cost.update(cleanlab=(cfg['folds'] * T, cl_secs), aum_threshold=(2 * T, at_secs))
     rows = []
     for m in METHODS:
-        r = dict(method=m, setting=setting, seed=seed, **detection_metrics(samples[m], mask, cuts.get(m)),
+        r = dict(dataset=cfg['dataset'], method=m, setting=setting, seed=seed,
+                 **detection_metrics(samples[m], mask, cuts.get(m)),
                  epochs=cost[m][0], train_seconds=round(cost[m][1], 1), noise_rate=rate, kind=kind, n_noisy=int(mask.sum()),
                  n=len(y), recording_valid_acc=round(rec_acc, 4))
         rows.append(r)
@@ -182,7 +218,9 @@ def summarize(table:pd.DataFrame) -> str:
     "Markdown: AUROC, AP and precision at the noise rate per method and setting; then per setting every metric"
     cols = ['auroc', 'ap', 'p_at_rate', 'precision', 'recall', 'n_flagged']
     seeds = table.groupby('setting')['seed'].nunique()
-    parts = [f"Mean ± sd over seeds (seeds per setting: {', '.join(f'{k} {v}' for k, v in seeds.items())}).\n"]
+    ds = ', '.join(map(str, table['dataset'].unique())) if 'dataset' in table else 'digits'
+    parts = [f"Dataset {ds}, {int(table['n'].iloc[0])} training images. Mean ± sd over seeds "
+             f"(seeds per setting: {', '.join(f'{k} {v}' for k, v in seeds.items())}).\n"]
     for metric, what in [('auroc', 'AUROC'), ('ap', 'Average precision'), ('p_at_rate', 'Precision (= recall) at the true noise rate'),
                          ('precision', "Precision at the method's own cut"), ('recall', "Recall at the method's own cut")]:
         parts.append(f"#### {what}\n\n{pivot(table, metric).to_markdown()}\n")
@@ -213,7 +251,7 @@ def claim_out(out:Path, cfg:dict, meta:dict):
     "Make `out` hold runs of `cfg` (writing `meta` as its config.json), or exit if it holds runs of another configuration"
     cf = out/'config.json'
     if cf.exists():
-        old = json.loads(cf.read_text())
+        old = dict(dict(dataset='digits', n_train=None), **json.loads(cf.read_text()))   # before --dataset: digits
         diff = {k: (old.get(k), cfg[k]) for k in cfg if old.get(k) != cfg[k]}
         if diff: sys.exit(f"{out} holds runs of another configuration {diff}: use another --out")
     else: cf.write_text(json.dumps(meta, indent=2))
@@ -227,8 +265,10 @@ def main(argv=None):
     p.add_argument('--report-only', action='store_true', help='only rebuild noise.csv and summary.md from the runs in --out')
     p.add_argument('--settings', default=','.join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
     p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (each fixes the noise draw and the trainings)')
+    add_data_args(p)
     for k, v in DEFAULTS.items(): p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     a = p.parse_args(argv)
+    cfg = dict(data_cfg(a), **{k: getattr(a, k) for k in DEFAULTS})
     try:
         import cleanlab  # noqa: F401
     except ImportError:
@@ -238,12 +278,13 @@ def main(argv=None):
     if bad: sys.exit(f"unknown setting(s) {bad}; choose from {', '.join(SETTINGS)}")
     if a.model not in ('resnet20', 'vgg16', 'mobilenet', 'tiny_cnn'): sys.exit(f"unknown model {a.model!r}")
     if not 1 <= a.early_k <= a.epochs: sys.exit(f"--early-k must be in 1..--epochs ({a.epochs}), got {a.early_k}")
-    cfg = {k: getattr(a, k) for k in DEFAULTS}
-    out = Path(a.out); (out/'runs').mkdir(parents=True, exist_ok=True)
     import torch, fastai, cleanlab, sklearn
-    data = load_digits_split(cfg['size'])
-    mapping = confusable_mapping(data[4], data[1])
-    meta = dict(cfg, mapping=mapping.tolist(), torch=torch.__version__, fastai=fastai.__version__, cleanlab=cleanlab.__version__,
+    data = load_data(cfg, a.data_path)   # before anything is written: a data error leaves --out as it was
+    try: mapping = confusable_mapping(data[4], data[1])
+    except ValueError as e: sys.exit(f"bench/noise.py: {e}")
+    out = Path(a.out); (out/'runs').mkdir(parents=True, exist_ok=True)
+    meta = dict(cfg, data_path=a.data_path, mapping=mapping.tolist(), torch=torch.__version__,
+                fastai=fastai.__version__, cleanlab=cleanlab.__version__,
                 sklearn=sklearn.__version__, python=platform.python_version(), machine=f"{platform.machine()}, {os.cpu_count()} CPU(s)",
                 torch_threads=torch.get_num_threads())
     claim_out(out, cfg, meta)
@@ -259,6 +300,7 @@ def main(argv=None):
     table = pd.concat([pd.read_csv(f) for f in sorted((out/'runs').glob('*.csv'))], ignore_index=True)
     order = {s: i for i, s in enumerate(SETTINGS)}
     table = table.sort_values(['setting', 'seed'], key=lambda s: s.map(order) if s.name == 'setting' else s, kind='stable')
+    table = table.drop(columns='dataset', errors='ignore'); table.insert(0, 'dataset', cfg['dataset'])   # one per --out
     table.to_csv(out/'noise.csv', index=False)
     md = summarize(table)
     (out/'summary.md').write_text(md)
