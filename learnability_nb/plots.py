@@ -140,13 +140,16 @@ def plot_extremes(
     sel = images[idxs.tolist()]
     imgs = _display_images(denorm(sel) if denorm is not None else sel, layout)
     short = _short_names(names)
-    fig, axs = plt.subplots(2, n, figsize=(1.45 * n, 4.1), squeeze=False)
+    per_line = 3 if len(names) <= 3 else 2   # ranks per title line: more models, more lines
+    chunks = lambda parts: '\n'.join(' '.join(parts[k:k + per_line]) for k in range(0, len(parts), per_line))
+    extra = 0.28 * (-(-len(names) // per_line) - 1)
+    fig, axs = plt.subplots(2, n, figsize=(1.45 * n, 4.1 + 2 * extra), squeeze=False)
     for ax, i, img in zip(axs.flat, idxs, imgs):
         lbl = labels[i].item()
         ax.imshow(img, cmap='gray' if img.ndim == 2 else None, vmin=0, vmax=1)
         ax.set(xticks=[], yticks=[])
         ax.set_title(f"#{i} · {vocab[lbl] if vocab is not None else lbl}\n"
-                     + ' '.join(f"{s} {_fmt_rank(r)}" for s, r in zip(short, R[:, i])), fontsize=8)
+                     + chunks([f"{s} {_fmt_rank(r)}" for s, r in zip(short, R[:, i])]), fontsize=8)
     axs[0, 0].set_ylabel('easiest'); axs[1, 0].set_ylabel('hardest')
     order = f"{by} rank" if by is not None else 'mean rank over models'
     fig.suptitle(f"Easiest and hardest of {N} samples by {order}; ranks: "
