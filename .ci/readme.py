@@ -18,6 +18,7 @@ for c in cells[1:]:
     out += ['```python', s, '```', '']
     for o in c.get('outputs', []):
         data = o.get('data', {})
+        if o['output_type'] == 'stream' and o.get('name') == 'stderr': continue   # warnings, not results
         if o['output_type'] == 'stream': out += ['```', ''.join(o['text']).rstrip(), '```', '']
         elif 'image/png' in data:
             name = IMAGES.get(c.get('id'), f"index_{c.get('id')}.png")
