@@ -157,7 +157,8 @@ def main(argv=None):
     bad = [s for s in settings if s not in SETTINGS] + [c for c in names if c not in conds]
     if bad: sys.exit(f"unknown setting(s)/condition(s) {bad}")
     if 'random' not in names: names = ['random'] + names   # every comparison is to it
-    if a.model not in ('resnet20', 'vgg16', 'mobilenet', 'tiny_cnn'): sys.exit(f"unknown model {a.model!r}; choose resnet20, vgg16, mobilenet or tiny_cnn")
+    from learnability_nb.models import MODELS
+    if a.model not in (*MODELS, 'tiny_cnn'): sys.exit(f"unknown model {a.model!r}; choose {', '.join(MODELS)} or tiny_cnn")
     if a.score_seed in seeds: sys.exit(f"--score-seed {a.score_seed} is one of the evaluation seeds: scores must come from another run")
     data = None if a.report_only else load_data(cfg, a.data_path, 'bench/guided.py')   # before anything is written
     out = Path(a.out); (out/'runs').mkdir(parents=True, exist_ok=True)

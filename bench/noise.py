@@ -276,7 +276,8 @@ def main(argv=None):
     settings, seeds = (QUICK['settings'], QUICK['seeds']) if a.quick else (a.settings.split(','), _ints(a.seeds))
     bad = [s for s in settings if s not in SETTINGS]
     if bad: sys.exit(f"unknown setting(s) {bad}; choose from {', '.join(SETTINGS)}")
-    if a.model not in ('resnet20', 'vgg16', 'mobilenet', 'tiny_cnn'): sys.exit(f"unknown model {a.model!r}")
+    from learnability_nb.models import MODELS
+    if a.model not in (*MODELS, 'tiny_cnn'): sys.exit(f"unknown model {a.model!r}; choose {', '.join(MODELS)} or tiny_cnn")
     if not 1 <= a.early_k <= a.epochs: sys.exit(f"--early-k must be in 1..--epochs ({a.epochs}), got {a.early_k}")
     import torch, fastai, cleanlab, sklearn
     data = load_data(cfg, a.data_path)   # before anything is written: a data error leaves --out as it was
