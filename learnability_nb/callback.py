@@ -23,7 +23,6 @@ from .records import RowStore, Records, save_records, load_records
 from .distributed import DistributedDL, base_dls, is_distributed, shard_weights
 # kept importable from here, where they used to live
 from .fit import HostSyncCounter, LeanFit
-from .test_utils import tiny_cnn
 
 # %% auto #0
 __all__ = ['MODES', 'split_index', 'reads_index_from_batch', 'tap_order', 'LoaderOrder', 'LearnabilityRecorder']

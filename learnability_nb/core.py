@@ -13,8 +13,8 @@ from scipy import stats
 # %% auto #0
 __all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'TWO_SEEDS', 'METHOD', 'FISHER', 'learnability', 'hit_rate',
            'check_records', 'learnability_rank', 'sample_scores', 'correlation_table', 'table1', 'table1_markdown',
-           'spearman_brown', 'bootstrap_draws', 'jackknife_counts', 'seed_table1', 'table1_ci', 'reliability_lines',
-           'epoch_convergence', 'seed_convergence']
+           'spearman_brown', 'bootstrap_draws', 'jackknife_counts', 'seed_table1', 'stat_columns', 'table1_ci',
+           'reliability_lines', 'epoch_convergence', 'seed_convergence']
 
 # %% ../nbs/00_core.ipynb #700fbf2f
 def _as_records(a, name:str) -> np.ndarray:
@@ -477,19 +477,24 @@ def _fmt_ci(value, low, high, digits:int=2) -> str:
     if pd.isna(low) or pd.isna(high): return f"{value:.{digits}f}"
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
+def stat_columns(
+    what:str='learnability', # 'learnability', 'rank' or 'disattenuated'
+) -> tuple: # (value, interval low, interval high) column names in `seed_table1`'s pairs
+    "The columns of `seed_table1`'s pairs that hold one statistic and its interval"
+    if what not in ('learnability', 'rank', 'disattenuated'):
+        raise ValueError(f"what must be one of learnability, rank, disattenuated, got {what!r}")
+    return (f'{what}_r', f'{what}_ci_low', f'{what}_ci_high')
+
 def table1_ci(
     pairs:pd.DataFrame, # first output of `seed_table1`
     what:str='learnability', # 'learnability', 'rank' or 'disattenuated'
     digits:int=2, # decimals shown
 ) -> pd.DataFrame: # upper triangle in the paper's layout, cells `0.69 [0.60, 0.77]`
     "Table 1 with intervals: one statistic of `seed_table1` per cell, in the paper's layout"
-    cols = dict(learnability=('learnability_r', 'learnability_ci_low', 'learnability_ci_high'),
-                rank=('rank_r', 'rank_ci_low', 'rank_ci_high'),
-                disattenuated=('disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high'))
-    if what not in cols: raise ValueError(f"what must be one of {', '.join(cols)}, got {what!r}")
+    cols = stat_columns(what)
     def cell(r):
         one_seed = what == 'disattenuated' and (r.get('n_seeds_a', 2) < 2 or r.get('n_seeds_b', 2) < 2)
-        return ONE_SEED if one_seed else _fmt_ci(*(r[c] for c in cols[what]), digits=digits)
+        return ONE_SEED if one_seed else _fmt_ci(*(r[c] for c in cols), digits=digits)
     return _triangle(pairs, cell)
 
 def reliability_lines(

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from scipy.cluster.hierarchy import dendrogram, linkage
 from scipy.spatial.distance import squareform
-from .core import learnability, learnability_rank, correlation_table, PAPER_TABLE1
+from .core import learnability, learnability_rank, correlation_table, stat_columns, PAPER_TABLE1
 
 # %% auto #0
 __all__ = ['plot_learnability_hist2d', 'plot_rank_hist2d', 'plot_extremes', 'correlation_matrix', 'plot_table1',
@@ -212,14 +212,11 @@ def agreement_matrix(
     what:str='disattenuated', # 'learnability', 'rank' or 'disattenuated'
 ) -> tuple: # (r, low, high): symmetric DataFrames over the models, 1 on the diagonal
     "One statistic of `seed_table1` as full symmetric matrices of value and interval bounds"
-    cols = dict(learnability=('learnability_r', 'learnability_ci_low', 'learnability_ci_high'),
-                rank=('rank_r', 'rank_ci_low', 'rank_ci_high'),
-                disattenuated=('disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high'))
-    if what not in cols: raise ValueError(f"what must be one of {', '.join(cols)}, got {what!r}")
+    cols = stat_columns(what)
     models = list(dict.fromkeys([*pairs.model_a, *pairs.model_b]))
-    mats = [pd.DataFrame(np.eye(len(models)), index=models, columns=models) for _ in cols[what]]
+    mats = [pd.DataFrame(np.eye(len(models)), index=models, columns=models) for _ in cols]
     for _, r in pairs.iterrows():
-        for m, c in zip(mats, cols[what]): m.loc[r.model_a, r.model_b] = m.loc[r.model_b, r.model_a] = r[c]
+        for m, c in zip(mats, cols): m.loc[r.model_a, r.model_b] = m.loc[r.model_b, r.model_a] = r[c]
     return tuple(mats)
 
 def plot_agreement(
