@@ -10,8 +10,10 @@ the seed.
 
 Per setting and seed, the same architecture is trained
 - once, recorded by `LearnabilityRecorder` (mode 'eval'): learnability, hit rate, AUM, forgetting events,
-  variability, first-learned epoch, early learnability (`learnability_nb.scores`), each oriented so that
-  higher = more likely mislabelled;
+  variability, first-learned epoch, early learnability (`learnability_nb.scores`), and the data map's hard-to-learn
+  region (low confidence and low variability: ranked by -(confidence + variability), flagged where confidence < 0.5
+  and variability is below its median), each oriented so that higher = more likely mislabelled;
+- once recorded from the training pass itself (mode 'online'): learnability online, the peers' way of recording;
 - k = 5 times for cleanlab: out-of-fold predicted probabilities (stratified 5-fold CV), then
   `cleanlab.rank.get_label_quality_scores` (ranking) and `cleanlab.filter.find_label_issues` (its own cut);
 - twice for AUM with threshold samples (Pleiss et al. 2020): N // (c + 1) samples relabelled to an extra fake
@@ -25,8 +27,9 @@ Per setting and seed, the same architecture is trained
 
 Writes `OUT/noise.csv` (one row per method x setting x seed), `OUT/samples_<setting>_seed<k>.csv` (one row per
 training sample: idx, true and noisy label, `noisy` 0/1, one column per method, higher = more likely mislabelled),
-`OUT/summary.md` (mean ± sd over seeds) and `OUT/config.json`. cleanlab is a benchmark dependency:
-`pip install cleanlab`.
+`OUT/summary.md` (mean ± sd over seeds; paired differences to learnability with 95% t-intervals) and
+`OUT/config.json`. Runs are resumable, and a folder from before a method was added gains only that method's runs.
+cleanlab is a benchmark dependency: `pip install cleanlab`.
 """
 from __future__ import annotations
 import argparse, json, os, platform, sys, time, warnings
@@ -45,7 +48,10 @@ from learnability_nb.noise import KINDS, check_mapping, confusable_mapping, dete
 SETTINGS = {'sym20': ('symmetric', 0.2), 'sym40': ('symmetric', 0.4), 'cc20': ('class_conditional', 0.2),
             'cc40': ('class_conditional', 0.4)} # name -> (kind, rate)
 RECORDING_SCORES = ('learnability', 'hit_rate', 'aum', 'forgetting_events', 'variability', 'first_learned', 'early_learnability')
-METHODS = RECORDING_SCORES + ('cleanlab', 'aum_threshold')
+DATA_MAP_CUT = (0.5, 'median') # hard-to-learn region: confidence below 0.5 and variability below its median
+METHODS = RECORDING_SCORES + ('data_map_hard', 'learnability_online', 'cleanlab', 'aum_threshold')
+GROUPS = {'recording': RECORDING_SCORES + ('data_map_hard',), 'online': ('learnability_online',),
+          'cleanlab': ('cleanlab',), 'aum_threshold': ('aum_threshold',)} # methods computed from the same training runs
 QUICK = dict(settings=['sym20'], seeds=[0])
 DEFAULTS = dict(model='resnet20', width=0.25, epochs=10, bs=64, lr=1e-2, folds=5, early_k=3, aum_pct=99.0)
 
@@ -127,7 +133,27 @@ def recording_scores(rec, epochs:int, early_k:int) -> pd.DataFrame:
         # (p(given label) stays low in every epoch). A first quick run that took high variability as suspicious got AUROC 0.02
         'variability': -t['variability'],
         'first_learned': t['first_learned'].replace(np.inf, epochs + 1),
-        'early_learnability': -early_learnability(rec.probs, early_k)}).reset_index(drop=True)
+        'early_learnability': -early_learnability(rec.probs, early_k),
+        # the data map's hard-to-learn region (low confidence AND low variability) as a ranking: distance from its corner
+        'data_map_hard': -(t['learnability'] + t['variability'])}).reset_index(drop=True)
+
+def data_map_flags(conf, var) -> np.ndarray:
+    "The data map's hard-to-learn region: confidence below 0.5 and variability below its median (`DATA_MAP_CUT`)"
+    conf, var = np.asarray(conf, np.float64), np.asarray(var, np.float64)
+    return (conf < DATA_MAP_CUT[0]) & (var < np.median(var))
+
+def oof_probs(cfg, x, y, seed, log=print) -> tuple[np.ndarray, float]:
+    "Out-of-fold predicted probabilities (N, c) from stratified k-fold CV (`cfg['folds']`) of the architecture, and seconds"
+    from sklearn.model_selection import StratifiedKFold
+    c = int(y.max()) + 1
+    oof, secs = np.full((len(y), c), np.nan, np.float32), 0.
+    for fold, (tr, ho) in enumerate(StratifiedKFold(cfg['folds'], shuffle=True, random_state=seed).split(np.zeros(len(y)), y)):
+        # the held-out fold is the validation set: its labels are only used for fastai's epoch metric
+        _, learn, s = train(cfg, x[tr], y[tr], x[ho], y[ho], c, seed, mode='off')
+        with learn.no_bar(), learn.no_logging(): probs, _ = learn.get_preds(ds_idx=1)
+        oof[ho], secs = probs.numpy(), secs + s
+        log(f"    fold {fold + 1}/{cfg['folds']} (seed {seed}): {s:.0f}s")
+    return oof, secs
 
 def cleanlab_scores(cfg, x, y_noisy, x_valid, y_valid, seed, log=print):
     "Out-of-fold probabilities from k-fold CV of the same architecture; cleanlab's label quality (ranking) and issues (cut)"
@@ -136,16 +162,7 @@ def cleanlab_scores(cfg, x, y_noisy, x_valid, y_valid, seed, log=print):
         from cleanlab.rank import get_label_quality_scores
     except ImportError:
         sys.exit("bench/noise.py needs cleanlab for its reference method: pip install cleanlab")
-    import torch
-    from sklearn.model_selection import StratifiedKFold
-    c = int(y_noisy.max()) + 1
-    oof, secs = np.full((len(y_noisy), c), np.nan, np.float32), 0.
-    for fold, (tr, ho) in enumerate(StratifiedKFold(cfg['folds'], shuffle=True, random_state=seed).split(np.zeros(len(y_noisy)), y_noisy)):
-        # the held-out fold is the validation set: its (noisy) labels are only used for fastai's epoch metric
-        _, learn, s = train(cfg, x[tr], y_noisy[tr], x[ho], y_noisy[ho], c, seed, mode='off')
-        with learn.no_bar(), learn.no_logging(): probs, _ = learn.get_preds(ds_idx=1)
-        oof[ho], secs = probs.numpy(), secs + s
-        log(f"    cleanlab fold {fold + 1}/{cfg['folds']}: {s:.0f}s")
+    oof, secs = oof_probs(cfg, x, y_noisy, seed, log)
     score = 1 - get_label_quality_scores(y_noisy, oof)   # self-confidence: 1 - p(given label), out of fold
     issues = find_label_issues(y_noisy, oof)
     return score, issues, secs, dict(oof_accuracy_vs_noisy=float((oof.argmax(1) == y_noisy).mean()))
@@ -160,51 +177,84 @@ def aum_threshold_scores(cfg, x, y_noisy, x_valid, y_valid, seed, log=print):
     for run, thr in enumerate((perm[:n_thr], perm[n_thr:2 * n_thr])):
         y = y_noisy.copy(); y[thr] = c
         rec, learn, s = train(cfg, x, y, x_valid, y_valid, c + 1, seed, mode='online')
-        a = aum(rec.margins)
-        cut = float(np.percentile(a[thr], cfg['aum_pct']))
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)   # never drawn (short runs, dropped last batch): NaN
+            a = aum(rec.margins)
+        cut = float(np.nanpercentile(a[thr], cfg['aum_pct']))
         mine = np.ones(n, bool); mine[thr] = False
+        mine &= ~np.isnan(a)   # a sample never drawn in this run has no margin here
         diff[mine] += a[mine] - cut; seen[mine] += 1
         secs += s; cuts.append(cut)
         log(f"    aum threshold run {run + 1}/2: {s:.0f}s, cut (p{cfg['aum_pct']:g} of threshold AUM) {cut:.3f}")
-    diff /= seen   # each sample scored in the run(s) where it kept its own label
-    return -diff, diff <= 0, secs, dict(aum_cuts=cuts)
+    diff = np.divide(diff, seen, out=np.zeros(n), where=seen > 0)   # scored where it kept its own label; never: at the cut
+    return -diff, (diff <= 0) & (seen > 0), secs, dict(aum_cuts=cuts, aum_never_seen=int((seen == 0).sum()))
 
 # ---------------------------------------------------------------------------------------------------------------
 # one setting × seed, and the whole grid
 
 def run_one(cfg:dict, setting:str, seed:int, data, mapping, out:Path, log=print) -> pd.DataFrame:
-    "Noise, one recording, cleanlab's k-fold CV and AUM's threshold runs on the same noisy labels; saves samples and rows"
+    """Noise, one recording, one online recording, cleanlab's k-fold CV and AUM's threshold runs on the same noisy labels;
+    saves samples and rows. Methods already in `out/runs` for this setting and seed are kept: only missing groups train"""
     x, y, xv, yv, _ = data
     kind, rate = SETTINGS[setting]
     y_noisy, mask = inject_noise(y, rate, kind, seed=seed, n_classes=10, mapping=mapping)
     T, c = cfg['epochs'], 10
-    log(f"[{setting} seed {seed}] {mask.sum()} of {len(y)} training labels flipped ({kind}, {rate:.0%})")
-    rec, learn, rec_secs = train(cfg, x, y_noisy, xv, yv, c, seed, mode='eval')
-    rec_acc = _valid_acc(learn)
-    log(f"    recording: {rec_secs:.0f}s, clean valid accuracy {rec_acc:.3f}")
+    rows_f, info_f = out/'runs'/f'{setting}_seed{seed}.csv', out/'runs'/f'{setting}_seed{seed}.json'
+    old = pd.read_csv(rows_f) if rows_f.exists() else None
+    have = set() if old is None else set(old['method'])
+    todo = [g for g, ms in GROUPS.items() if not set(ms) <= have]
+    log(f"[{setting} seed {seed}] {mask.sum()} of {len(y)} training labels flipped ({kind}, {rate:.0%}); to run: {', '.join(todo)}")
+    sf = out/f'samples_{setting}_seed{seed}.csv'
     samples = pd.DataFrame({'idx': np.arange(len(y)), 'label_true': y, 'label_noisy': y_noisy, 'noisy': mask.astype(int)})
-    samples = pd.concat([samples, recording_scores(rec, T, cfg['early_k'])], axis=1)
-    cuts = {'learnability': samples['learnability'] > -0.5,   # mean p(given label) < 1/2
-            'hit_rate': samples['hit_rate'] > -0.5,           # misclassified in most epochs
-            'aum': samples['aum'] > 0}                        # given label's logit below another's on average
-    cl, cl_issues, cl_secs, cl_info = cleanlab_scores(cfg, x, y_noisy, xv, yv, seed, log)
-    at, at_flag, at_secs, at_info = aum_threshold_scores(cfg, x, y_noisy, xv, yv, seed, log)
-    samples['cleanlab'], samples['aum_threshold'] = cl, at
-    samples['cleanlab_flagged'], samples['aum_threshold_flagged'] = cl_issues.astype(int), at_flag.astype(int)
-    cuts.update(cleanlab=cl_issues, aum_threshold=at_flag)
-    cost = {m: (T, rec_secs) for m in RECORDING_SCORES}
-    cost.update(cleanlab=(cfg['folds'] * T, cl_secs), aum_threshold=(2 * T, at_secs))
+    if sf.exists():
+        prev = pd.read_csv(sf)
+        samples = pd.concat([samples, prev.drop(columns=[k for k in samples if k in prev])], axis=1)
+    cuts, cost, info = {}, {}, json.loads(info_f.read_text()) if info_f.exists() else {}
+    rec_acc = np.nan if old is None else float(old['recording_valid_acc'].iloc[0])
+    if 'recording' in todo:
+        rec, learn, rec_secs = train(cfg, x, y_noisy, xv, yv, c, seed, mode='eval')
+        rec_acc = _valid_acc(learn)
+        log(f"    recording: {rec_secs:.0f}s, clean valid accuracy {rec_acc:.3f}")
+        sc = recording_scores(rec, T, cfg['early_k'])
+        for k in sc: samples[k] = sc[k].to_numpy()
+        cuts.update({'learnability': samples['learnability'] > -0.5,   # mean p(given label) < 1/2
+                     'hit_rate': samples['hit_rate'] > -0.5,           # misclassified in most epochs
+                     'aum': samples['aum'] > 0,                        # given label's logit below another's on average
+                     'data_map_hard': data_map_flags(-samples['learnability'], -samples['variability'])})
+        cost.update({m: (T, rec_secs) for m in GROUPS['recording']})
+    if 'online' in todo:   # the same training, recorded from the training pass itself (augmentation-free here)
+        rec, _, s = train(cfg, x, y_noisy, xv, yv, c, seed, mode='online')
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)   # a sample never drawn (the last partial batch) is NaN
+            lo = rec.learnability()
+        samples['learnability_online'] = np.where(np.isnan(lo), 0.5, -lo)   # never seen: no evidence either way
+        cuts['learnability_online'] = samples['learnability_online'] > -0.5
+        cost['learnability_online'] = (T, s)
+        info['online_never_seen'] = int(np.isnan(lo).sum())
+        log(f"    online recording: {s:.0f}s, {int(np.isnan(lo).sum())} sample(s) never seen")
+    if 'cleanlab' in todo:
+        cl, cl_issues, cl_secs, cl_info = cleanlab_scores(cfg, x, y_noisy, xv, yv, seed, log)
+        samples['cleanlab'], samples['cleanlab_flagged'] = cl, cl_issues.astype(int)
+        cuts['cleanlab'], cost['cleanlab'] = cl_issues, (cfg['folds'] * T, cl_secs)
+        info.update(cl_info)
+    if 'aum_threshold' in todo:
+        at, at_flag, at_secs, at_info = aum_threshold_scores(cfg, x, y_noisy, xv, yv, seed, log)
+        samples['aum_threshold'], samples['aum_threshold_flagged'] = at, at_flag.astype(int)
+        cuts['aum_threshold'], cost['aum_threshold'] = at_flag, (2 * T, at_secs)
+        info.update(at_info)
     rows = []
-    for m in METHODS:
-        r = dict(dataset=cfg['dataset'], method=m, setting=setting, seed=seed,
-                 **detection_metrics(samples[m], mask, cuts.get(m)),
-                 epochs=cost[m][0], train_seconds=round(cost[m][1], 1), noise_rate=rate, kind=kind, n_noisy=int(mask.sum()),
-                 n=len(y), recording_valid_acc=round(rec_acc, 4))
-        rows.append(r)
+    for m in [m for g in todo for m in GROUPS[g]]:
+        rows.append(dict(dataset=cfg['dataset'], method=m, setting=setting, seed=seed,
+                         **detection_metrics(samples[m], mask, cuts.get(m)),
+                         epochs=cost[m][0], train_seconds=round(cost[m][1], 1), noise_rate=rate, kind=kind,
+                         n_noisy=int(mask.sum()), n=len(y), recording_valid_acc=round(rec_acc, 4)))
     rows = pd.DataFrame(rows)
-    samples.to_csv(out/f'samples_{setting}_seed{seed}.csv', index=False)
-    rows.to_csv(out/'runs'/f'{setting}_seed{seed}.csv', index=False)
-    (out/'runs'/f'{setting}_seed{seed}.json').write_text(json.dumps(dict(cl_info, **at_info), indent=2))
+    if old is not None: rows = pd.concat([old[~old.method.isin(rows.method)], rows], ignore_index=True)
+    rows['recording_valid_acc'] = round(rec_acc, 4)   # one recording per setting and seed
+    rows = rows.assign(_o=rows.method.map({m: i for i, m in enumerate(METHODS)})).sort_values('_o').drop(columns='_o')
+    samples.to_csv(sf, index=False)
+    rows.to_csv(rows_f, index=False)
+    info_f.write_text(json.dumps(info, indent=2))
     return rows
 
 def pivot(table:pd.DataFrame, metric:str) -> pd.DataFrame:
@@ -212,6 +262,18 @@ def pivot(table:pd.DataFrame, metric:str) -> pd.DataFrame:
     g = table.groupby(['method', 'setting'], sort=False)[metric]
     cell = lambda v: '–' if v.isna().all() else f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
     df = g.apply(cell).unstack('setting')
+    return df.loc[[m for m in METHODS if m in df.index], [s for s in SETTINGS if s in df.columns]]
+
+def paired_pivot(d:pd.DataFrame, metric:str) -> pd.DataFrame:
+    "Paired differences as 'mean [95% t-interval] (n)' over seeds: methods as rows, settings as columns"
+    from scipy import stats
+    def cell(v):
+        v = v.dropna().to_numpy()
+        if not len(v): return '–'
+        if len(v) < 2 or np.ptp(v) == 0: return f"{v.mean():+.3f}"
+        lo, hi = stats.t.interval(0.95, len(v) - 1, loc=v.mean(), scale=stats.sem(v))
+        return f"{v.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]" + ('*' if lo > 0 or hi < 0 else '')
+    df = d.groupby(['method', 'setting'], sort=False)[metric].apply(cell).unstack('setting')
     return df.loc[[m for m in METHODS if m in df.index], [s for s in SETTINGS if s in df.columns]]
 
 def summarize(table:pd.DataFrame) -> str:
@@ -227,8 +289,8 @@ def summarize(table:pd.DataFrame) -> str:
     ref = table[table.method == 'learnability'].set_index(['setting', 'seed'])
     for metric, what in [('auroc', 'AUROC'), ('ap', 'Average precision')]:
         d = table.assign(**{metric: table[metric] - ref[metric].reindex(pd.MultiIndex.from_frame(table[['setting', 'seed']])).to_numpy()})
-        parts.append(f"#### {what} minus learnability's, paired by seed (the same noisy labels)\n\n"
-                     f"{pivot(d[d.method != 'learnability'], metric).to_markdown()}\n")
+        parts.append(f"#### {what} minus learnability's, paired by seed (the same noisy labels): mean [95% t-interval], "
+                     f"* where it excludes 0\n\n{paired_pivot(d[d.method != 'learnability'], metric).to_markdown()}\n")
     for setting, g in table.groupby('setting', sort=False):
         agg = g.groupby('method', sort=False)
         n = agg['seed'].nunique()
@@ -293,7 +355,8 @@ def main(argv=None):
     start = time.perf_counter()
     for seed in ([] if a.report_only else seeds):   # seed-major: a grid cut short has every setting at the same number of seeds, give or take one
         for setting in settings:
-            if (out/'runs'/f'{setting}_seed{seed}.csv').exists(): print(f"[{setting} seed {seed}] done before, kept"); continue
+            f = out/'runs'/f'{setting}_seed{seed}.csv'
+            if f.exists() and set(METHODS) <= set(pd.read_csv(f)['method']): print(f"[{setting} seed {seed}] done before, kept"); continue
             t0 = time.perf_counter()
             rows = run_one(cfg, setting, seed, data, mapping, out, log=lambda m: print(m, flush=True))
             print(f"[{setting} seed {seed}] {time.perf_counter() - t0:.0f}s\n" +

@@ -11,10 +11,10 @@ import pandas as pd
 from scipy import stats
 
 # %% auto #0
-__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'TWO_SEEDS', 'METHOD', 'FISHER', 'learnability', 'hit_rate',
-           'check_records', 'learnability_rank', 'sample_scores', 'correlation_table', 'table1', 'table1_markdown',
-           'spearman_brown', 'bootstrap_draws', 'jackknife_counts', 'seed_table1', 'stat_columns', 'table1_ci',
-           'reliability_lines', 'epoch_convergence', 'seed_convergence']
+__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'TWO_SEEDS', 'METHOD', 'FISHER', 'MAX_BOOT_SAMPLES',
+           'learnability', 'hit_rate', 'check_records', 'learnability_rank', 'sample_ranks', 'sample_scores',
+           'correlation_table', 'table1', 'table1_markdown', 'spearman_brown', 'bootstrap_draws', 'jackknife_counts',
+           'seed_table1', 'stat_columns', 'table1_ci', 'reliability_lines', 'epoch_convergence', 'seed_convergence']
 
 # %% ../nbs/00_core.ipynb #700fbf2f
 def _as_records(a, name:str) -> np.ndarray:
@@ -139,6 +139,17 @@ def learnability_rank(
     return stats.rankdata(-s, method='max').astype(np.int64)
 
 # %% ../nbs/00_core.ipynb #e89b31f1
+def sample_ranks(
+    learn, # (N,) learnability; NaN = never observed
+) -> pd.arrays.IntegerArray: # (N,) Eq. 2 rank, <NA> where never observed
+    "Eq. 2 ranks of the observed samples (1 = easiest, ties share the larger rank); never-observed samples get none"
+    learn = np.asarray(learn, np.float64)
+    seen = ~np.isnan(learn)
+    rank = pd.array(np.zeros(len(learn), dtype=np.int64), dtype='Int64')
+    rank[seen] = learnability_rank(learn[seen])
+    rank[~seen] = pd.NA   # never observed: no rank
+    return rank
+
 def sample_scores(
     probs, # (T, N) or (R, T, N) probabilities of the true label; NaN = not observed
     correct=None, # same shape: hits per epoch, `NOT_OBSERVED` where not seen
@@ -149,11 +160,7 @@ def sample_scores(
     learn = learnability(probs)
     df = pd.DataFrame({'learnability': learn})
     df.index.name = 'idx'
-    seen = ~np.isnan(learn)
-    rank = pd.array(np.zeros(len(learn), dtype=np.int64), dtype='Int64')
-    rank[seen] = learnability_rank(learn[seen])
-    rank[~seen] = pd.NA   # never observed: no rank
-    df['rank'] = rank
+    df['rank'] = sample_ranks(learn)
     if correct is not None: df['hit_rate'] = hit_rate(correct, counts)
     return df
 
@@ -319,7 +326,9 @@ def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, counts:dict, cache:dict|N
     b, N = sample_idx.shape
     w = np.bincount((sample_idx + N * np.arange(b)[:, None]).ravel(), minlength=b * N).reshape(b, N) / N
     iu, ju = np.triu_indices(q)
-    mean, second = w @ S.T, w @ (S[iu] * S[ju]).T   # one matrix product gives every covariance of every replicate
+    mean, second = w @ S.T, np.zeros((b, len(iu)))
+    for blk in _blocks(N):   # one matrix product per block of samples gives every covariance of every replicate
+        second += w[:, blk] @ (S[iu, blk] * S[ju, blk]).T
     cov = np.empty((b, q, q))
     cov[:, iu, ju] = cov[:, ju, iu] = second - mean[:, iu] * mean[:, ju]
     out, var_k, k_in = {}, {}, {}
@@ -385,6 +394,8 @@ def _ci(
     left:np.ndarray, jack:dict, # `_jackknife_stats`
     n_seeds:dict, # model -> K
     ci:float, # coverage
+    centre:dict|None=None, # the point statistics the bootstrap resampled around; None: `point`
+    scale:float=1., # the bootstrap's half-widths are multiplied by this (√(m/N) for a subset of m of N samples)
 ) -> tuple: # (low, high), NaN where there is no interval
     "One interval: the sample bootstrap's percentile half-widths and the seeds' jackknife variance, added, scaled by t(ν)/z"
     est = point.get(key, np.nan)
@@ -397,7 +408,9 @@ def _ci(
     alpha = (1 - ci) / 2
     z = stats.norm.ppf(1 - alpha)
     q_lo, q_hi = np.quantile(v, [alpha, 1 - alpha])
-    h_lo, h_hi = max(e - q_lo, 0.), max(q_hi - e, 0.)   # the samples' part, from the bootstrap (may be asymmetric)
+    with np.errstate(invalid='ignore', divide='ignore'): c = e if centre is None else f(centre.get(key, np.nan))
+    if not np.isfinite(c): return np.nan, np.nan
+    h_lo, h_hi = max(c - q_lo, 0.) * scale, max(q_hi - c, 0.) * scale   # the samples' part, from the bootstrap (may be asymmetric)
     var_seed, ws = 0., 0.   # the seeds' part: delete-one-seed jackknife per model, (K-1)/K Σ (θ_(-i) - θ_(·))²
     for m, K in n_seeds.items():
         if K < 2 or key not in jack: continue
@@ -410,12 +423,21 @@ def _ci(
     g = stats.t.ppf(1 - alpha, nu) / z
     return float(finv(e - g * np.sqrt(h_lo ** 2 + z ** 2 * var_seed))), float(finv(e + g * np.sqrt(h_hi ** 2 + z ** 2 * var_seed)))
 
+MAX_BOOT_SAMPLES = 200_000 # `seed_table1` bootstraps a random subset of this many samples when there are more
+
+def _boot_subset(N:int, m:int|None, seed:int) -> np.ndarray|None:
+    "Sorted positions of a random `m` of `N` samples for the sample bootstrap, or None to bootstrap all of them"
+    if m is None or N <= m: return None
+    if isinstance(m, bool) or int(m) != m or m < 1000: raise ValueError(f"max_boot_samples must be an int >= 1000 or None, got {m!r}")
+    return np.sort(np.random.default_rng([seed, N]).choice(N, int(m), replace=False))
+
 def seed_table1(
     seed_scores:dict, # model name -> (K, N) learnability of each seed (run) separately, same samples in the same order
     n_boot:int=1000, # sample-bootstrap resamples
     ci:float=0.95, # coverage of the intervals
     seed:int=0, # seed of the bootstrap
     chunk:int|None=None, # resamples per vectorised batch (memory ~ 10 × chunk × N floats)
+    max_boot_samples:int|None=MAX_BOOT_SAMPLES, # above this N, bootstrap a random subset of this size, scaled by √(m/N)
 ) -> tuple: # (pairs DataFrame: one row per pair of models, models DataFrame: one row per model)
     "Table 1 with intervals for the samples (bootstrap) and the seeds (delete-one-seed jackknife, t quantile), seed-to-seed r, reliability and disattenuated r"
     arrs = _check_seed_scores(seed_scores)
@@ -428,14 +450,20 @@ def seed_table1(
         if m not in constant and any(_constant(s) for s in a): notes[m] = f"{m}: a seed's learnability is the same for every sample: no seed-to-seed r"
     live = {m: a for m, a in arrs.items() if m not in constant}
     point, boot, left, jack = {}, {}, np.array([]), {}
+    N = next(iter(arrs.values())).shape[1]
+    sub = _boot_subset(N, max_boot_samples, seed)
+    centre, scale = None, 1.
     if live:
         point = _point_stats(live)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', RuntimeWarning)   # NaN where a replicate has no pair of seeds: left out below
-            if len(live) > 1 or any(len(a) > 1 for a in live.values()): boot = _bootstrap_stats(live, n_boot, seed, chunk)
+            if len(live) > 1 or any(len(a) > 1 for a in live.values()):
+                part = live if sub is None else {m: a[:, sub] for m, a in live.items()}
+                boot = _bootstrap_stats(part, n_boot, seed, chunk)
+                if sub is not None: centre, scale = _point_stats(part), np.sqrt(len(sub) / N)
             left, jack = _jackknife_stats(live)
     n_seeds = {m: len(a) for m, a in live.items()}
-    interval = lambda key: _ci(key, point, boot, left, jack, n_seeds, ci)
+    interval = lambda key: _ci(key, point, boot, left, jack, n_seeds, ci, centre, scale)
     models = []
     for m, a in arrs.items():
         K = len(a)
@@ -467,7 +495,8 @@ def seed_table1(
             'reliability_a', 'reliability_b', 'disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high', 'n_seeds_a', 'n_seeds_b', 'note']
     pairs = pd.DataFrame(pairs).reindex(columns=cols)
     pairs['note'] = pairs['note'].fillna('')
-    pairs.attrs.update(n_boot=int(n_boot), ci=ci, seed=seed, method=METHOD)
+    pairs.attrs.update(n_boot=int(n_boot), ci=ci, seed=seed, method=METHOD if sub is None else
+                       f"{METHOD}; the sample bootstrap on a random {len(sub):,} of the {N:,} samples, its half-widths × √(m/N)")
     return pairs, models
 
 # %% ../nbs/00_core.ipynb #41e53ded
@@ -513,20 +542,29 @@ def reliability_lines(
 
 # %% ../nbs/00_core.ipynb #eb1e6872
 def epoch_convergence(
-    probs:dict, # model name -> (T, N) or (R, T, N) probability of the true label; NaN = not observed
+    probs:dict, # model name -> (T, N) or (R, T, N) probability of the true label, or a list of runs' (T, N); NaN = not observed
+    after_block=None, # called after each block of samples (e.g. to release memory-mapped pages)
 ) -> pd.DataFrame: # columns model, t, r: Pearson r of L over the first t epochs with L over all T
     "How far learnability is from its final value after t of T epochs: r(L over epochs 1..t, L over 1..T), per model"
     rows = []
     for m, p in probs.items():
-        p = _as_records(p, f'probs[{m!r}]').astype(np.float64)
-        total = np.nancumsum(p, 1).sum(0)   # (T, N): summed over runs and the first t epochs
-        n_obs = np.cumsum(~np.isnan(p), 1).sum(0)
-        with np.errstate(invalid='ignore', divide='ignore'): L_t = total / n_obs
-        final = L_t[-1]
+        runs = [_as_records(a, f'probs[{m!r}]') for a in (p if isinstance(p, (list, tuple)) else [p])]
+        if len({r.shape[1:] for r in runs}) > 1: raise ValueError(f"{m}: the runs have different shapes {[r.shape for r in runs]}")
+        T, N = runs[0].shape[1:]
+        n, sx, sxx, sxy, final = 0, np.zeros(T), np.zeros(T), np.zeros(T), np.empty(N)
+        for sl in _blocks(N):   # moments summed block by block: the runs are never stacked whole
+            blk = np.concatenate([r[..., sl] for r in runs]).astype(np.float64)
+            total = np.nancumsum(blk, 1).sum(0)   # (T, n): summed over runs and the first t epochs
+            n_obs = np.cumsum(~np.isnan(blk), 1).sum(0)
+            with np.errstate(invalid='ignore', divide='ignore'): L_t = total / n_obs
+            final[sl] = L_t[-1]
+            x = L_t[:, np.isfinite(L_t).all(0)] - 0.5   # centred near the middle of [0, 1]: sums of squares stay exact
+            n, sx, sxx, sxy = n + x.shape[1], sx + x.sum(1), sxx + (x * x).sum(1), sxy + (x * x[-1]).sum(1)
+            if after_block is not None: after_block()
         if _constant(final[np.isfinite(final)]): raise ValueError(f"{m}: learnability is the same for every sample (zero variance): nothing to correlate")
-        seen = np.isfinite(L_t).all(0)
-        x = L_t[:, seen] - L_t[:, seen].mean(1, keepdims=True); y = x[-1]
-        with np.errstate(invalid='ignore', divide='ignore'): r = (x * y).sum(1) / np.sqrt((x * x).sum(1) * (y * y).sum())
+        with np.errstate(invalid='ignore', divide='ignore'):
+            cov, var = sxy - sx * sx[-1] / n, sxx - sx * sx / n
+            r = np.clip(cov / np.sqrt(var * var[-1]), -1, 1)
         rows += [dict(model=m, t=t, r=v) for t, v in enumerate(r, 1)]
     return pd.DataFrame(rows)
 

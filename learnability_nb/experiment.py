@@ -4,11 +4,12 @@
 
 # %% ../nbs/04_experiment.ipynb #94d4745d
 from __future__ import annotations
-import hashlib, json, os, platform, tempfile, time, warnings
+import contextlib, hashlib, json, os, platform, tempfile, time, warnings
 # fastai's layers.py calls `torch.jit.script` when it is imported, which recent torch deprecates with a FutureWarning
 # that opened every `learnability_run`: noise about neither the user's data nor this package
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
 from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import torch
@@ -25,11 +26,13 @@ from fastai.callback.core import Callback
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 import learnability_nb
-from .core import correlation_table, learnability, learnability_rank, table1_markdown, PAPER_TABLE1
+from .core import BLOCK, MAX_BOOT_SAMPLES, correlation_table, learnability, sample_ranks, learnability_rank, table1_markdown, PAPER_TABLE1
 from .data import digits_dls, cifar10_dls, fashion_mnist_dls, image_folder_dls, denormalize
 from .fastdata import fast_dls
-from fastai.torch_core import default_device
+from fastai.torch_core import default_device, to_device
+import fastai.data.load
 from .callback import LeanFit, LearnabilityRecorder, MODES, load_records
+from .records import release_pages
 from .models import MODELS, architecture, get_model, n_params, resolve_model
 from .plots import figure1, plot_agreement, plot_extremes, plot_table1
 from .core import ONE_SEED, METHOD, seed_table1, table1_ci, reliability_lines, epoch_convergence, seed_convergence
@@ -41,9 +44,10 @@ from fastai.torch_core import rank_distrib
 from fastcore.basics import noop
 
 # %% auto #0
-__all__ = ['PRESETS', 'MODEL_NAMES', 'BUILTIN_DATASETS', 'RUN_KEYS', 'make_config', 'build_dls', 'run_settings', 'config_hash',
-           'fused_adamw', 'BF16CPU', 'in_channels', 'train_one', 'grid', 'run_grid', 'collect_runs', 'aggregate',
-           'per_seed_learnability', 'table1_report', 'write_report', 'run_experiment', 'learnability_table']
+__all__ = ['PRESETS', 'MODEL_NAMES', 'BUILTIN_DATASETS', 'RUN_KEYS', 'SEED_CONV_SAMPLES', 'make_config', 'build_dls',
+           'run_settings', 'config_hash', 'fused_adamw', 'BF16CPU', 'in_channels', 'train_one', 'grid', 'run_grid',
+           'collect_runs', 'model_scores', 'aggregate', 'per_seed_learnability', 'table1_report', 'write_report',
+           'run_experiment', 'learnability_table']
 
 # %% ../nbs/04_experiment.ipynb #d4e8cfac
 PRESETS = {
@@ -343,6 +347,31 @@ def _by_model(runs:dict) -> dict:
     for (m, _), r in runs.items(): out.setdefault(m, []).append(r)
     return out
 
+def _block_of(recs:list, sl:slice) -> tuple:
+    "(probs, correct, counts, margins) of samples `sl` of every run in `recs`, stacked (R, T, n); None where absent"
+    stack = lambda k: None if any(getattr(r, k) is None for r in recs) else np.stack([getattr(r, k)[:, sl] for r in recs])
+    counts = None if all(r.stored_counts is None for r in recs) else np.stack(
+        [r.stored_counts[:, sl] if r.stored_counts is not None else (~np.isnan(r.probs[:, sl])).astype(np.uint8) for r in recs])
+    return stack('probs'), stack('correct'), counts, stack('margins')
+
+def model_scores(
+    recs:list, # the `Records` of one model's runs (seeds), same samples
+) -> pd.DataFrame: # `scores.scores_table` of the runs together
+    "Every score of one model over its runs, block by block over samples: memory-mapped records are never stacked whole"
+    N = recs[0].probs.shape[-1]
+    def one(s):
+        t = scores_table(*_block_of(recs, slice(s, min(s + BLOCK, N))))
+        release_pages(*(getattr(r, k) for r in recs for k in ('probs', 'correct', 'stored_counts', 'margins')))
+        return t
+    starts = range(0, N, BLOCK)
+    if len(starts) == 1: parts = [one(0)]
+    else:   # numpy releases the GIL in its loops: blocks on every core
+        with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as ex: parts = list(ex.map(one, starts))
+    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    table['rank'] = sample_ranks(table['learnability'].to_numpy())   # Eq. 2 over all samples, not per block
+    table.index.name = 'idx'
+    return table
+
 def aggregate(
     runs:dict, # {(model, seed): Records} from `run_grid`
 ) -> tuple: # (per-sample DataFrame, correlation table DataFrame)
@@ -351,9 +380,7 @@ def aggregate(
     df = pd.DataFrame({'idx': np.arange(len(labels)), 'label': labels})
     scores = {}
     for m, recs in _by_model(runs).items():
-        stack = lambda k: None if any(getattr(r, k) is None for r in recs) else np.stack([getattr(r, k) for r in recs])
-        counts = None if all(r.stored_counts is None for r in recs) else np.stack([r.counts for r in recs])
-        table = scores_table(stack('probs'), stack('correct'), counts, stack('margins'))
+        table = model_scores(recs)
         scores[m] = table['learnability'].to_numpy()
         for s in ('learnability', 'rank', 'hit_rate', 'variability', 'forgetting_events', 'first_learned', 'aum'):
             if s in table: df[f'{m}_{s}'] = table[s].to_numpy()
@@ -375,8 +402,9 @@ def per_seed_learnability(
         if r.meta.get('fingerprint') != ref.meta.get('fingerprint'):
             raise ValueError(f"{m} seed {s} was recorded on other data (fingerprint {r.meta.get('fingerprint')!r}, "
                              f"not {ref.meta.get('fingerprint')!r}): one Table 1 needs records of the same samples")
-    return {MODEL_NAMES.get(m, m) if display else m: np.stack([learnability(r.probs) for r in recs])
-            for m, recs in _by_model(runs).items()}
+    def one(r):
+        l = learnability(r.probs); release_pages(r.probs); return l
+    return {MODEL_NAMES.get(m, m) if display else m: np.stack([one(r) for r in recs]) for m, recs in _by_model(runs).items()}
 
 def _seen_by_all(scores:dict) -> np.ndarray:
     "(N,) bool: the samples with a score in every run of every model (online mode can miss some: fastai's training loader drops its last partial batch)"
@@ -391,9 +419,10 @@ def table1_report(
     runs:dict, # {(model, seed): Records}, two models at least
     n_boot:int=1000, # bootstrap resamples
     boot_seed:int=0, # seed of the bootstrap
+    per_seed:dict|None=None, # `per_seed_learnability(runs)` if already computed
 ) -> tuple: # (pairs DataFrame for table1.csv, models DataFrame, Markdown text for table1.md)
     "Table 1 with its intervals, every model's seed-to-seed r and reliability, and the paper's table, as Markdown"
-    per_seed = per_seed_learnability(runs)
+    per_seed = per_seed_learnability(runs) if per_seed is None else per_seed
     seen = _seen_by_all(per_seed)
     pairs, models = seed_table1({k: v[:, seen] for k, v in per_seed.items()}, n_boot=n_boot, seed=boot_seed)
     seeds = sorted({len(cfg['seeds'])} | set(models.n_seeds))
@@ -419,6 +448,29 @@ def _versions() -> dict:
                 fastcore=fastcore.__version__, numpy=np.__version__, pandas=pd.__version__,
                 learnability_nb=learnability_nb.__version__)
 
+SEED_CONV_SAMPLES = 20_000 # the seed-convergence panel uses a random subset of this many samples when there are more
+
+class _ImagesAt:
+    "The training images of `dl` (in order, through its transforms) fetched only where indexed: Figure 1c needs 16 of N"
+    def __init__(self, dl, n:int):
+        self.dl, self.n = dl, n
+        self.shape = (n, *self[[0]].shape[1:])
+    def __len__(self): return self.n
+    def __getitem__(self, idxs):
+        dl, idxs = self.dl, [int(i) for i in idxs]
+        try:   # a fastai loader over a map-style dataset: only these items are read
+            b = dl.create_batch([dl.do_item(i) for i in idxs])
+            return dl.after_batch(b if dl.device is None else to_device(b, dl.device))[0].float().cpu()
+        except Exception: pass
+        want, got, seen = {i: k for k, i in enumerate(idxs)}, [None] * len(idxs), 0
+        for b in dl:   # any other loader (in-memory ones): one pass, keeping only the rows asked for
+            x = b[0]
+            for j in range(seen, seen + len(x)):
+                if j in want: got[want[j]] = x[j - seen].float().cpu()
+            seen += len(x)
+            if all(g is not None for g in got): break
+        return torch.stack(got)
+
 def write_report(
     cfg:dict, # the configuration
     runs:dict, # {(model, seed): Records}
@@ -426,55 +478,71 @@ def write_report(
     start:float|None=None, # `time.perf_counter()` when the experiment started, for its wall time in run.json
     n_boot:int=1000, # bootstrap resamples for Table 1's intervals
     boot_seed:int=0, # seed of the bootstrap
+    dls=None, # the data's loaders; None: `build_dls(cfg)`
+    stage=None, # `stage(name)` -> context manager around each step (timing); None: none
 ) -> dict: # the paths written
     "Write learnability.csv (every score per model), table1.csv/.md/.png, agreement.png (3+ models), fig1a/b/c.png, convergence.png, data_map.png, scores.png and run.json into `out` (one model: no Table 1, no 1a/1b)"
-    out = Path(out)
-    df, corr = aggregate(runs)
-    df.to_csv(out/'learnability.csv', index=False, float_format='%.8g')
+    out, stage = Path(out), stage or (lambda name: contextlib.nullcontext())
+    with stage('every score per sample'): df, corr = aggregate(runs)
+    with stage('learnability.csv'): df.to_csv(out/'learnability.csv', index=False, float_format='%.8g')
     paths = dict(records=out/'records', learnability=out/'learnability.csv')
-    if corr is not None:
-        corr, _, md = table1_report(cfg, runs, n_boot=n_boot, boot_seed=boot_seed)
-        corr.to_csv(out/'table1.csv', index=False, float_format='%.4f')
-        (out/'table1.md').write_text(md)
-        paths.update(table1_csv=out/'table1.csv', table1_md=out/'table1.md')
-    dls = build_dls(cfg)
-    images = torch.cat([b[0] for b in dls[2]]).float()
-    scores = {MODEL_NAMES.get(m, m): df[f'{m}_learnability'].values for m in cfg['models']}
-    denorm = lambda x: denormalize(torch.as_tensor(x), dls.stats)
-    if corr is not None:
-        figs = figure1(scores, images=images, labels=df.label.values, vocab=dls.vocab, denorm=denorm, n=min(8, len(df) // 2))
-        figs['table1'] = plot_table1(corr, paper=PAPER_TABLE1)
-        if len(cfg['models']) > 2 and corr.disattenuated_r.notna().all(): figs['agreement'] = plot_agreement(corr)
-    else:  # one model: its easiest and hardest samples (Figure 1c)
-        figs = dict(fig1c=plot_extremes(images, df.label.values, {m: learnability_rank(s) for m, s in scores.items()}, n=min(8, len(df) // 2),
-                                        vocab=dls.vocab, denorm=denorm))
-    models = _by_model(runs)
-    probs = {MODEL_NAMES.get(m, m): np.stack([r.probs for r in recs]) for m, recs in models.items()}
-    try: epoch_conv = epoch_convergence(probs)
-    except ValueError as e: epoch_conv = None; warnings.warn(f"no convergence.png: {e}")
-    if epoch_conv is not None:
+    with stage('per-seed learnability'):
         per_seed = per_seed_learnability(runs)
         seen = _seen_by_all(per_seed)
-        seed_conv = seed_convergence({k: v[:, seen] for k, v in per_seed.items()}, n_boot=200, seed=boot_seed) if corr is not None else None
-        figs['convergence'] = plot_convergence(epoch_conv, seed_conv)
-    # the other scores: each model's data map, and how all scores agree within and across models
-    tables = {MODEL_NAMES.get(m, m): pd.DataFrame({s: df[f'{m}_{s}'] for s in SCORES if f'{m}_{s}' in df}) for m in models}
-    fig, axs = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4.6), squeeze=False)
-    for ax, (name, t) in zip(axs[0], tables.items()): data_map(t, ax=ax, title=f"{name}: data map")
-    fig.tight_layout(); figs['data_map'] = fig
-    figs['scores'] = plot_score_agreement(score_agreement(tables)).figure
-    for name, fig in figs.items():
-        paths[name] = out/f'{name}.png'
-        fig.savefig(paths[name], dpi=110, bbox_inches='tight'); plt.close(fig)
-    timings = {f'{m}_seed{s}': r.meta.get('train_seconds') for (m, s), r in runs.items()}
-    accs = {f'{m}_seed{s}': r.meta.get('valid_accuracy') for (m, s), r in runs.items()}
-    _write_json(out/'run.json', dict(config=cfg, versions=_versions(), machine=dict(platform=platform.platform(),
-                processor=platform.processor(), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(),
-                cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
-                train_seconds=timings, valid_accuracy=accs,
-                total_seconds=None if start is None else round(time.perf_counter() - start, 1),
-                bootstrap=dict(n_boot=n_boot, seed=boot_seed, ci=0.95, method=METHOD),
-                n_samples=len(df), fingerprint=next(iter(runs.values())).meta.get('fingerprint')))
+    if corr is not None:
+        with stage('Table 1 with intervals'):
+            corr, _, md = table1_report(cfg, runs, n_boot=n_boot, boot_seed=boot_seed, per_seed=per_seed)
+            corr.to_csv(out/'table1.csv', index=False, float_format='%.4f')
+            (out/'table1.md').write_text(md)
+        paths.update(table1_csv=out/'table1.csv', table1_md=out/'table1.md')
+    with stage('Figure 1, Table 1 figure'):
+        dls = build_dls(cfg) if dls is None else dls
+        images = _ImagesAt(dls[2], len(df))
+        scores = {MODEL_NAMES.get(m, m): df[f'{m}_learnability'].values for m in cfg['models']}
+        denorm = lambda x: denormalize(torch.as_tensor(x), dls.stats)
+        if corr is not None:
+            figs = figure1(scores, images=images, labels=df.label.values, vocab=dls.vocab, denorm=denorm, n=min(8, len(df) // 2))
+            figs['table1'] = plot_table1(corr, paper=PAPER_TABLE1)
+            if len(cfg['models']) > 2 and corr.disattenuated_r.notna().all(): figs['agreement'] = plot_agreement(corr)
+        else:  # one model: its easiest and hardest samples (Figure 1c)
+            figs = dict(fig1c=plot_extremes(images, df.label.values, {m: learnability_rank(s) for m, s in scores.items()},
+                                            n=min(8, len(df) // 2), vocab=dls.vocab, denorm=denorm))
+    models = _by_model(runs)
+    with stage('convergence'):
+        probs = {MODEL_NAMES.get(m, m): [r.probs for r in recs] for m, recs in models.items()}
+        release = lambda: release_pages(*(r.probs for r in runs.values()))
+        try: epoch_conv = epoch_convergence(probs, after_block=release)
+        except ValueError as e: epoch_conv = None; warnings.warn(f"no convergence.png: {e}")
+        if epoch_conv is not None:
+            sub = {k: v[:, seen] for k, v in per_seed.items()}
+            n_seen, note = int(seen.sum()), None
+            if n_seen > SEED_CONV_SAMPLES:   # the seeds' part dominates there; the panel says what it used
+                keep = np.sort(np.random.default_rng(boot_seed).choice(n_seen, SEED_CONV_SAMPLES, replace=False))
+                sub, note = {k: v[:, keep] for k, v in sub.items()}, f"seeds panel: a random {SEED_CONV_SAMPLES:,} of {n_seen:,} samples"
+            seed_conv = seed_convergence(sub, n_boot=200, seed=boot_seed) if corr is not None else None
+            figs['convergence'] = plot_convergence(epoch_conv, seed_conv)
+            if note and seed_conv is not None: figs['convergence'].text(0.99, 0.0, note, ha='right', va='bottom', fontsize=7)
+    with stage('data maps, score agreement'):
+        # the other scores: each model's data map, and how all scores agree within and across models
+        tables = {MODEL_NAMES.get(m, m): pd.DataFrame({s: df[f'{m}_{s}'] for s in SCORES if f'{m}_{s}' in df}) for m in models}
+        fig, axs = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4.6), squeeze=False)
+        for ax, (name, t) in zip(axs[0], tables.items()): data_map(t, ax=ax, title=f"{name}: data map")
+        fig.tight_layout(); figs['data_map'] = fig
+        figs['scores'] = plot_score_agreement(score_agreement(tables)).figure
+    with stage('saving figures, run.json'):
+        for name, fig in figs.items():
+            paths[name] = out/f'{name}.png'
+            fig.savefig(paths[name], dpi=110, bbox_inches='tight'); plt.close(fig)
+        timings = {f'{m}_seed{s}': r.meta.get('train_seconds') for (m, s), r in runs.items()}
+        accs = {f'{m}_seed{s}': r.meta.get('valid_accuracy') for (m, s), r in runs.items()}
+        _write_json(out/'run.json', dict(config=cfg, versions=_versions(), machine=dict(platform=platform.platform(),
+                    processor=platform.processor(), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(),
+                    cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
+                    train_seconds=timings, valid_accuracy=accs,
+                    total_seconds=None if start is None else round(time.perf_counter() - start, 1),
+                    bootstrap=dict(n_boot=n_boot, seed=boot_seed, ci=0.95, method=METHOD if len(df) <= MAX_BOOT_SAMPLES else
+                                   f"{METHOD}; the sample bootstrap on a random {MAX_BOOT_SAMPLES:,} samples, half-widths × √(m/N)"),
+                    n_samples=len(df), fingerprint=next(iter(runs.values())).meta.get('fingerprint')))
     return dict(**paths, run=out/'run.json')
 
 # %% ../nbs/04_experiment.ipynb #e5ab8b1e

@@ -4,13 +4,13 @@
 
 # %% ../nbs/02a_records.ipynb #16ea33b0
 from __future__ import annotations
-import json, os, tempfile
+import json, mmap, os, tempfile, zipfile
 from pathlib import Path
 import numpy as np
-from .core import check_records, hit_rate, learnability
+from .core import BLOCK, check_records, hit_rate, learnability
 
 # %% auto #0
-__all__ = ['RowStore', 'Records', 'save_records', 'load_records']
+__all__ = ['MMAP_ABOVE', 'RowStore', 'release_pages', 'Records', 'save_records', 'load_records']
 
 # %% ../nbs/02a_records.ipynb #488c6cd2
 class RowStore:
@@ -50,6 +50,15 @@ class RowStore:
 
     def __len__(self): return self.n_rows
 
+# %% ../nbs/02a_records.ipynb #f7295218
+def release_pages(*arrays):
+    "Let the kernel drop the pages of memory-mapped `arrays` from this process (its resident memory); others are left alone"
+    for a in arrays:
+        while a is not None and not isinstance(a, mmap.mmap):
+            a = getattr(a, '_mmap', None) or getattr(a, 'base', None)
+        if a is not None and not a.closed: a.madvise(mmap.MADV_DONTNEED)   # clean file pages: read again on the next touch
+
+
 # %% ../nbs/02a_records.ipynb #31365013
 class Records:
     "The records of one run (model × seed): `probs` (T, N), `correct` (T, N), `labels` (N,), `meta` dict, and `margins` (T, N) if recorded"
@@ -66,8 +75,10 @@ class Records:
         self.margins = None if margins is None else np.asarray(margins, np.float32)
         if self.margins is not None:
             if self.margins.shape != (T, N): raise ValueError(f"margins has shape {self.margins.shape}, expected {(T, N)} to match probs")
-            if (np.isnan(self.margins) != np.isnan(self.probs)).any():
-                raise ValueError("margins and probs disagree on which samples were observed (NaN)")
+            for s in range(0, N, BLOCK):   # block by block: memory-mapped records are never copied whole
+                if (np.isnan(self.margins[:, s:s + BLOCK]) != np.isnan(self.probs[:, s:s + BLOCK])).any():
+                    raise ValueError("margins and probs disagree on which samples were observed (NaN)")
+        release_pages(self.probs, self.correct, self.margins, self.stored_counts)
     @property
     def counts(self):
         "(T, N) times each sample was seen per epoch"
@@ -102,17 +113,46 @@ def save_records(
     return path
 
 # %% ../nbs/02a_records.ipynb #2e6f2191
+MMAP_ABOVE = 1 << 28 # `load_records` memory-maps files larger than this many bytes instead of reading them
+
+def _npz_memmaps(path) -> dict|None:
+    "The arrays of an uncompressed `.npz`, the large ones as read-only memory maps into it; None if it is compressed"
+    out = {}
+    with zipfile.ZipFile(path) as z, open(path, 'rb') as f:
+        for info in z.infolist():
+            key = info.filename[:-4] if info.filename.endswith('.npy') else info.filename
+            if info.compress_type != zipfile.ZIP_STORED: return None
+            if info.file_size < 1 << 20:   # small (labels, metadata): read, with zipfile's checksum
+                with z.open(info) as m: out[key] = np.lib.format.read_array(m, allow_pickle=False)
+                continue
+            f.seek(info.header_offset)
+            head = f.read(30)
+            if head[:4] != b'PK\x03\x04': raise ValueError(f"no local header for {info.filename}")
+            start = info.header_offset + 30 + int.from_bytes(head[26:28], 'little') + int.from_bytes(head[28:30], 'little')
+            f.seek(start)
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+            if dtype.hasobject: raise ValueError(f"{info.filename} holds Python objects")
+            if f.tell() - start + dtype.itemsize * int(np.prod(shape)) != info.file_size:
+                raise ValueError(f"{info.filename}: its array header does not match its size in the archive")
+            if start + info.file_size > Path(path).stat().st_size: raise ValueError(f"{info.filename} is truncated")
+            out[key] = np.memmap(path, dtype, mode='r', offset=f.tell(), shape=shape, order='F' if fortran else 'C')
+    return out
+
 def load_records(
     path, # an `.npz` written by `save_records` / `LearnabilityRecorder.save`
     fingerprint:str|None=None, # if given, the dataset fingerprint the records must have
     n_samples:int|None=None, # if given, the number of samples the records must have
+    mmap:bool|None=None, # memory-map the arrays instead of reading them; None: for files over `MMAP_ABOVE` bytes
 ) -> Records:
     "Load and check records saved by `save_records`"
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"no records file at {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        arrays = _npz_memmaps(path) if (path.stat().st_size > MMAP_ABOVE if mmap is None else mmap) else None
+        if arrays is None:
+            with np.load(path, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}
     except Exception as e: raise ValueError(f"corrupt records file {path}: {type(e).__name__}: {e}") from e
     missing = {'probs', 'correct', 'labels', 'meta'} - set(arrays)
     if missing: raise ValueError(f"corrupt records file {path}: missing {sorted(missing)}")

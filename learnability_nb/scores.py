@@ -170,13 +170,14 @@ def data_map(
     need = {'learnability', 'variability', 'hit_rate'} - set(table.columns)
     if need: raise ValueError(f"the table lacks {sorted(need)}: make it with scores_table(probs, correct)")
     df = table.dropna(subset=['learnability', 'variability', 'hit_rate'])
+    shown = '' if len(df) <= max_points else f" ({max_points:,} of {len(df):,} shown, at random)"
     if len(df) > max_points: df = df.sample(max_points, random_state=0)
     df = df.assign(correctness=(df['hit_rate'] * 10).round() / 10)
     if ax is None: _, ax = plt.subplots(figsize=(6, 5))
     sns.scatterplot(data=df, x='variability', y='learnability', hue='correctness', palette='coolwarm_r', s=12,
                     linewidth=0, alpha=0.8, ax=ax, hue_norm=(0, 1))
     ax.set(xlabel='variability (std of p(true label) over epochs)', ylabel='confidence (mean p(true label)) = learnability',
-           ylim=(-0.02, 1.02), title=title or f"Data map of {len(table)} samples")
+           ylim=(-0.02, 1.02), title=(title or f"Data map of {len(table)} samples") + shown)
     box = dict(boxstyle='round', fc='white', alpha=0.7)
     x_hi = max(float(df['variability'].max()), 0.01) if len(df) else 0.5
     ax.text(0.01 * x_hi, 0.95, 'easy-to-learn', va='top', bbox=box, fontsize=9)
@@ -202,8 +203,12 @@ def score_agreement(
     C = np.eye(len(vals))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # a constant score has no rank correlation: NaN
+        # a score observed for every sample is ranked once: Spearman r is Pearson r of the ranks (N = 1.28M: 153 pairs)
+        ranked = [stats.rankdata(v) if not np.isnan(v).any() and np.ptp(v) > 0 else None for v in vals]
         for i in range(len(vals)):
             for j in range(i + 1, len(vals)):
+                if ranked[i] is not None and ranked[j] is not None:
+                    C[i, j] = C[j, i] = np.corrcoef(ranked[i], ranked[j])[0, 1]; continue
                 ok = ~np.isnan(vals[i]) & ~np.isnan(vals[j])   # samples both scores observed; inf (never learnt) ranks last
                 C[i, j] = C[j, i] = stats.spearmanr(vals[i][ok], vals[j][ok]).statistic if ok.sum() > 2 else np.nan
     idx = pd.MultiIndex.from_tuples(names, names=['model', 'score'])
