@@ -76,14 +76,20 @@ def _hit_records(correct, counts=None) -> tuple:
 
 def _epoch_hit_fraction(c:np.ndarray, n:np.ndarray|None=None) -> np.ndarray:
     "(R, T, n) float: the share of each epoch's views classified correctly, NaN where not observed, checking `correct` `c` (and `counts` `n`)"
-    c = c.astype(np.float64)
-    if np.isinf(c).any(): raise ValueError("correct contains ±inf")
-    c[c == NOT_OBSERVED] = np.nan
-    obs = ~np.isnan(c)
-    if (c[obs] != np.round(c[obs])).any() or (c[obs] < 0).any():
-        raise ValueError(f"correct must hold hit counts (0, 1, ...) or {NOT_OBSERVED} for not observed")
+    if c.dtype.kind in 'iu':   # the recorder's int8: whole by construction, no float round trip to check
+        obs = c != NOT_OBSERVED
+        if (c < NOT_OBSERVED).any():
+            raise ValueError(f"correct must hold hit counts (0, 1, ...) or {NOT_OBSERVED} for not observed")
+        c = np.where(obs, c, np.nan)
+    else:
+        c = c.astype(np.float64)
+        if np.isinf(c).any(): raise ValueError("correct contains ±inf")
+        c[c == NOT_OBSERVED] = np.nan
+        obs = ~np.isnan(c)
+        if (c[obs] != np.round(c[obs])).any() or (c[obs] < 0).any():
+            raise ValueError(f"correct must hold hit counts (0, 1, ...) or {NOT_OBSERVED} for not observed")
     if n is None:
-        if (c[obs] > 1).any(): raise ValueError("correct has entries > 1 (several hits in one epoch): pass `counts` too")
+        if (c > 1).any(): raise ValueError("correct has entries > 1 (several hits in one epoch): pass `counts` too")   # NaN > 1 is False
         return c
     n = n.astype(np.float64)
     if not np.isfinite(n).all() or (n < 0).any() or ((n == 0) & obs).any() or ((n > 0) & ~obs).any():

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #89eb9801
 from __future__ import annotations
-import copy, gzip, hashlib, operator, os, pickle, random, warnings, zlib
+import copy, gzip, hashlib, json, operator, os, pickle, random, tempfile, warnings, zlib
 from contextlib import contextmanager
 from importlib import resources
 from numbers import Integral
@@ -34,7 +34,7 @@ __all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'IndexedDataset', 'TestItems', 'data_f
            'denormalize', 'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'train_eval_dl',
            'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx',
            'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'load_learnability_table',
-           'image_folder_dls']
+           'readable_cache_path', 'image_folder_dls']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
 class _NoSplitIdx:
@@ -558,13 +558,38 @@ def load_learnability_table(
     with f.open('rb') as fh: return pd.read_csv(fh, compression='gzip')
 
 # %% ../nbs/01_data.ipynb #a872f8fe
-def _bad_images(files) -> list:
-    "The files among `files` that PIL cannot read as an image (`verify` checks a file without decoding it)"
-    bad = []
+def readable_cache_path(
+    path, # an image folder
+) -> Path: # the JSON file caching which of its files are readable images
+    "Where `image_folder_dls` caches the readability of a folder's files: `$LEARNABILITY_CACHE` or ~/.cache/learnability_nb"
+    root = os.environ.get('LEARNABILITY_CACHE') or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'learnability_nb'
+    return Path(root)/f"readable-{hashlib.sha1(str(Path(path).expanduser().resolve()).encode()).hexdigest()[:16]}.json"
+
+def _bad_images(files, root=None, cache=None) -> list:
+    "The files that PIL cannot read (`verify`, no decoding); with a `cache` file, only files new or changed (size, mtime) since are opened"
+    known = {}
+    if cache is not None and Path(cache).exists():
+        try: known = json.loads(Path(cache).read_text())
+        except (ValueError, OSError): known = {}   # a damaged cache is rebuilt
+    bad, seen = [], {}
     for f in files:
-        try:
-            with Image.open(f) as im: im.verify()
-        except Exception: bad.append(f)
+        st, key = os.stat(f), os.path.relpath(f, root) if root is not None else str(f)
+        k = known.get(key)
+        if isinstance(k, list) and k[:2] == [st.st_size, st.st_mtime_ns]: ok = bool(k[2])
+        else:
+            try:
+                with Image.open(f) as im: im.verify()
+                ok = True
+            except Exception: ok = False
+        seen[key] = [st.st_size, st.st_mtime_ns, ok]
+        if not ok: bad.append(f)
+    if cache is not None and seen != known:
+        try:   # atomically: ranks and runs that check the same folder at once each write a whole file
+            Path(cache).parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=Path(cache).parent, prefix='.readable-', suffix='.tmp')
+            with os.fdopen(fd, 'w') as fh: json.dump(seen, fh)
+            os.replace(tmp, cache)
+        except OSError as e: warnings.warn(f"could not write the readability cache {cache}: {e}")
     return bad
 
 def image_folder_dls(
@@ -578,6 +603,7 @@ def image_folder_dls(
     device=None, # where batches go; None: fastai's `default_device()`
     num_workers:int=0, # worker processes per loader
     skip_bad_images:bool=False, # leave out files that are not readable images (and say how many) instead of refusing the folder
+    readable_cache=True, # cache which files are readable (True: `readable_cache_path(path)`; a file; False: check every file)
 ) -> DataLoaders:
     "A torchvision `ImageFolder` (path/class/image) split by `seed`; every file is checked to be a readable image first"
     path = Path(path).expanduser()
@@ -586,7 +612,9 @@ def image_folder_dls(
     try: ds = ImageFolder(str(path), transform=v2.Compose(tfm))
     except FileNotFoundError as e:
         raise FileNotFoundError(f"{path} has no class subfolders with images: expected {path}/<class name>/<images> ({e})") from None
-    bad = _bad_images([f for f, _ in ds.samples])
+    cache = (readable_cache_path(path) if readable_cache is True else None if readable_cache is False or readable_cache is None
+             else Path(readable_cache))
+    bad = _bad_images([f for f, _ in ds.samples], path, cache)
     if bad and not skip_bad_images:
         names = ', '.join(os.path.relpath(f, path) for f in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else '')
         raise ValueError(f"{len(bad)} file(s) in {path} are not readable images: {names}. Remove them, or leave them out "

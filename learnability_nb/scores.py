@@ -45,7 +45,7 @@ def forgetting_events(
     c, k = _hit_records(correct, counts)
     out = np.empty(c.shape[-1])
     for sl, a in _epoch_correct(c, k):
-        prev = _ffill(a)[:, :-1]
+        prev = (_ffill(a) if np.isnan(a).any() else a)[:, :-1]   # every epoch observed (eval mode): nothing to carry
         forgot = ((prev == 1) & (a[:, 1:] == 0)).sum(1).astype(np.float64)
         learnt, seen = (a == 1).any(1), (~np.isnan(a)).any(1)
         per_run = np.where(seen, np.where(learnt, forgot, np.inf), np.nan)
