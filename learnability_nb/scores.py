@@ -14,8 +14,9 @@ from scipy import stats
 from .core import NOT_OBSERVED, _as_records, _blocks, _checked_probs, _epoch_hit_fraction, _hit_records, hit_rate, learnability, sample_scores
 
 # %% auto #0
-__all__ = ['SCORES', 'HARD_IS_HIGH', 'forgetting_events', 'first_learned', 'confidence', 'variability', 'correctness', 'aum',
-           'early_learnability', 'scores_table', 'hardest', 'data_map', 'score_agreement', 'plot_score_agreement']
+__all__ = ['SCORES', 'HARD_IS_HIGH', 'forgetting_events', 'first_learned', 'first_correct', 'confidence', 'variability',
+           'correctness', 'aum', 'early_learnability', 'scores_table', 'hardest', 'data_map', 'score_agreement',
+           'plot_score_agreement']
 
 # %% ../nbs/08_scores.ipynb #16a1af09
 def _epoch_correct(c:np.ndarray, k:np.ndarray|None):
@@ -68,6 +69,20 @@ def first_learned(
         per_run = np.where(obs.any(1), np.where(first <= T, first, np.inf), np.nan)
         out[sl] = _mean_over_runs(per_run)
     return out
+
+def first_correct(
+    correct, # (T, N) or (R, T, N): hits per epoch (0/1), `NOT_OBSERVED` (-1) = not seen
+    counts=None, # same shape: views per epoch
+) -> np.ndarray: # (N,) float: epoch 1..T (mean over runs); inf = never correct; NaN = never observed
+    "The first epoch (1-based) in which each sample is classified correctly: the variable Toneva et al.'s code names `first_learned`"
+    c, k = _hit_records(correct, counts)
+    T, out = c.shape[1], np.empty(c.shape[-1])
+    for sl, a in _epoch_correct(c, k):
+        hit = a == 1
+        first = np.where(hit.any(1), hit.argmax(1) + 1., np.inf)   # (R, n)
+        out[sl] = _mean_over_runs(np.where((~np.isnan(a)).any(1), first, np.nan))
+    return out
+
 
 # %% ../nbs/08_scores.ipynb #584fc5aa
 def _check_probs(probs) -> np.ndarray:
