@@ -47,7 +47,7 @@ def plot_hardest(raw, table:pd.DataFrame, vocab, n:int=SHOW, cols:int=8):
     rows = -(-n // cols)
     fig, axs = plt.subplots(rows, cols, figsize=(cols * 1.9, rows * 2.25))
     for ax, (_, r) in zip(axs.ravel(), table.head(n).iterrows()):
-        ax.imshow(raw[int(r.pos)], cmap='gray_r')
+        ax.imshow(raw[int(r.idx)], cmap='gray_r')
         ax.set_title(f"given {vocab[int(r.label)]}\npred {vocab[int(r.predicted)]}\nL={r.learnability:.2f}", fontsize=7.5,
                      color='crimson' if r.cleanlab_flagged else 'black')
     for ax in axs.ravel(): ax.axis('off')
@@ -92,7 +92,7 @@ def main(argv=None):
     oof = np.stack(oofs)                                 # (S, N, c)
     pred = most_frequent(oof.argmax(2))
     flagged = find_label_issues(y, oof.mean(0))
-    df = pd.DataFrame(dict(idx=pos, pos=pos, label=y, predicted=pred, cleanlab_flagged=flagged,
+    df = pd.DataFrame(dict(idx=pos, label=y, predicted=pred, cleanlab_flagged=flagged,
                            p_given_oof=oof.mean(0)[np.arange(len(y)), y]))
     df['learnability'] = table.loc[pos, 'mean_learnability'].to_numpy()
     if not (table.loc[pos, 'label'].to_numpy() == y).all(): sys.exit("bench/label_errors.py: labels differ from the table's")
@@ -102,7 +102,7 @@ def main(argv=None):
     ov = overlap(hard, df['cleanlab_flagged'].to_numpy())
     top = df.head(k).assign(**{'class': lambda d: d.label.map(dict(enumerate(vocab))),
                                'predicted_class': lambda d: d.predicted.map(dict(enumerate(vocab)))})
-    top.drop(columns='pos').to_csv(out/'hardest.csv', index=False, float_format='%.4f')
+    top.to_csv(out/'hardest.csv', index=False, float_format='%.4f')
     raw = load_fashion_mnist(a.data_path)[0]
     fig = plot_hardest(raw, df, vocab, n=min(SHOW, len(df)))
     fig.savefig(out/'label_errors.png', dpi=100, bbox_inches='tight')

@@ -227,7 +227,7 @@ def run_one(cfg:dict, setting:str, seed:int, data, mapping, out:Path, log=print)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', UserWarning)   # a sample never drawn (the last partial batch) is NaN
             lo = rec.learnability()
-        samples['learnability_online'] = np.where(np.isnan(lo), 0.5, -lo)   # never seen: no evidence either way
+        samples['learnability_online'] = np.where(np.isnan(lo), -0.5, -lo)   # never seen: at the cut (p = 0.5), no evidence either way
         cuts['learnability_online'] = samples['learnability_online'] > -0.5
         cost['learnability_online'] = (T, s)
         info['online_never_seen'] = int(np.isnan(lo).sum())

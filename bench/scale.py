@@ -49,31 +49,24 @@ def write_synthetic(folder:Path, n:int, epochs:int, models:list, seeds:list, see
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n)
     shared = rng.normal(0, 1.5, n).astype(np.float32)   # the sample's own difficulty, the same for every model
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))
     paths = []
     for mi, m in enumerate(models):
         own = rng.normal(0, 0.6, n).astype(np.float32)   # what this architecture finds hard
         for s in seeds:
-            r = np.random.default_rng([seed, mi, s])
-            base = shared + own + r.normal(0, 0.5, n).astype(np.float32)
-            rows = {}
-            meta = dict(mode='eval', n_epochs=epochs, n_samples=n, fingerprint=f'synthetic-{n}-{seed}', dataset='synthetic',
-                        model=m, seed=s, train_seconds=None, valid_accuracy=None)
-            # each array draws its rows again from the same seed: probs, hits and margins agree row by row
-            gen = lambda f: (lambda: (f(z) for z in _replay(base, epochs, [seed, mi, s])))
-            rows.update(probs=((epochs, n), np.float32, gen(lambda z: 1 / (1 + np.exp(-z)))),
-                        correct=((epochs, n), np.int8, gen(lambda z: z > 0)),
-                        labels=((n,), np.int64, lambda: iter([labels])),
-                        meta=((), '<U' + str(len(json.dumps(meta, sort_keys=True))), lambda: iter([np.array(json.dumps(meta, sort_keys=True))])),
-                        margins=((epochs, n), np.float32, gen(lambda z: z)))
+            base = shared + own + np.random.default_rng([seed, mi, s]).normal(0, 0.5, n).astype(np.float32)
+            def logits(base=base, key=(seed, mi, s, 1)):   # the same draws every time: probs, hits, margins agree
+                r = np.random.default_rng(key)
+                for t in range(epochs): yield base + np.float32(4 * (t + 1) / epochs - 1) + r.normal(0, 0.8, n).astype(np.float32)
+            each = lambda f, logits=logits: (lambda: (f(z) for z in logits()))
+            meta = np.array(json.dumps(dict(mode='eval', n_epochs=epochs, n_samples=n, fingerprint=f'synthetic-{n}-{seed}',
+                                            dataset='synthetic', model=m, seed=s, train_seconds=None, valid_accuracy=None), sort_keys=True))
+            rows = dict(probs=((epochs, n), np.float32, each(sigmoid)), correct=((epochs, n), np.int8, each(lambda z: sigmoid(z) > 0.5)),
+                        labels=((n,), np.int64, lambda: iter([labels])), meta=((), meta.dtype, lambda meta=meta: iter([meta])),
+                        margins=((epochs, n), np.float32, each(lambda z: z)))
             p = folder/f'{m}_seed{s}.npz'
             _write_npz(p, rows); paths.append(p)
     return paths
-
-def _replay(base, epochs, key):
-    "The logits of each epoch of one run, regenerated from its seed (the draw of `base` is skipped by advancing the generator)"
-    r = np.random.default_rng(key)
-    r.normal(0, 0.5, len(base))   # the draw that made `base`
-    for t in range(epochs): yield base + np.float32(4 * (t + 1) / epochs - 1) + r.normal(0, 0.8, len(base)).astype(np.float32)
 
 def fake_dls(labels:np.ndarray, side:int=8):
     "Loaders over N tiny grey images (one byte per pixel) with these labels: what Figure 1c needs from the data"
@@ -141,7 +134,7 @@ def main(argv=None):
                  cpu_s=round(sum(r['cpu_s'] for r in st.rows), 1), peak_gib=max(r['peak_gib'] for r in st.rows),
                  rss_after_gib=st.rows[-1]['rss_after_gib'])
     rows = st.rows + [total]
-    mapped = all(getattr(r.probs, 'base', None) is not None or isinstance(r.probs, np.memmap) for r in runs.values())
+    mapped = all(isinstance(r.probs, np.memmap) or isinstance(r.probs.base, np.memmap) for r in runs.values())
     meta = dict(n=a.n, epochs=a.epochs, models=models, seeds=seeds, n_boot=a.n_boot, records_gib=round(need / 2**30, 2),
                 memory_mapped=bool(mapped), machine=f"{platform.machine()}, {os.cpu_count()} CPU(s)", python=platform.python_version(),
                 command=' '.join(['python', 'bench/scale.py', *(argv if argv is not None else sys.argv[1:])]))

@@ -564,7 +564,7 @@ def epoch_convergence(
             n_obs = np.cumsum(~np.isnan(blk), 1).sum(0)
             with np.errstate(invalid='ignore', divide='ignore'): L_t = total / n_obs
             final[sl] = L_t[-1]
-            x = L_t[:, np.isfinite(L_t).all(0)] - 0.5   # centred near the middle of [0, 1]: sums of squares stay exact
+            x = L_t[:, np.isfinite(L_t).all(0)] - 0.5   # shifted to the middle of [0, 1]: less cancellation in the sums
             n, sx, sxx, sxy = n + x.shape[1], sx + x.sum(1), sxx + (x * x).sum(1), sxy + (x * x[-1]).sum(1)
             if after_block is not None: after_block()
         if _constant(final[np.isfinite(final)]): raise ValueError(f"{m}: learnability is the same for every sample (zero variance): nothing to correlate")

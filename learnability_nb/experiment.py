@@ -26,7 +26,7 @@ from fastai.callback.core import Callback
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 import learnability_nb
-from .core import BLOCK, MAX_BOOT_SAMPLES, correlation_table, learnability, sample_ranks, learnability_rank, table1_markdown, PAPER_TABLE1
+from .core import BLOCK, correlation_table, learnability, sample_ranks, learnability_rank, table1_markdown, PAPER_TABLE1
 from .data import digits_dls, cifar10_dls, fashion_mnist_dls, image_folder_dls, denormalize
 from .fastdata import fast_dls
 from fastai.torch_core import default_device, to_device
@@ -462,13 +462,12 @@ class _ImagesAt:
             b = dl.create_batch([dl.do_item(i) for i in idxs])
             return dl.after_batch(b if dl.device is None else to_device(b, dl.device))[0].float().cpu()
         except Exception: pass
-        want, got, seen = {i: k for k, i in enumerate(idxs)}, [None] * len(idxs), 0
+        want, got, start = np.asarray(idxs), [None] * len(idxs), 0
         for b in dl:   # any other loader (in-memory ones): one pass, keeping only the rows asked for
             x = b[0]
-            for j in range(seen, seen + len(x)):
-                if j in want: got[want[j]] = x[j - seen].float().cpu()
-            seen += len(x)
-            if all(g is not None for g in got): break
+            for k in np.flatnonzero((want >= start) & (want < start + len(x))): got[k] = x[want[k] - start].float().cpu()
+            start += len(x)
+            if start > want.max(): break
         return torch.stack(got)
 
 def write_report(
@@ -529,6 +528,7 @@ def write_report(
         for ax, (name, t) in zip(axs[0], tables.items()): data_map(t, ax=ax, title=f"{name}: data map")
         fig.tight_layout(); figs['data_map'] = fig
         figs['scores'] = plot_score_agreement(score_agreement(tables)).figure
+    method = corr.attrs.get('method', METHOD) if corr is not None else METHOD   # as `seed_table1` computed it
     with stage('saving figures, run.json'):
         for name, fig in figs.items():
             paths[name] = out/f'{name}.png'
@@ -540,8 +540,7 @@ def write_report(
                     cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
                     train_seconds=timings, valid_accuracy=accs,
                     total_seconds=None if start is None else round(time.perf_counter() - start, 1),
-                    bootstrap=dict(n_boot=n_boot, seed=boot_seed, ci=0.95, method=METHOD if len(df) <= MAX_BOOT_SAMPLES else
-                                   f"{METHOD}; the sample bootstrap on a random {MAX_BOOT_SAMPLES:,} samples, half-widths × √(m/N)"),
+                    bootstrap=dict(n_boot=n_boot, seed=boot_seed, ci=0.95, method=method),
                     n_samples=len(df), fingerprint=next(iter(runs.values())).meta.get('fingerprint')))
     return dict(**paths, run=out/'run.json')
 
