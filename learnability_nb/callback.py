@@ -18,7 +18,7 @@ from fastai.torch_core import rank_distrib, to_device
 from fastcore.basics import patch
 import learnability_nb
 from .core import NOT_OBSERVED, hit_rate, learnability
-from .data import _yields_index, dataset_items, dls_fingerprint, train_eval_dl
+from .data import yields_index, dataset_items, dls_fingerprint, train_eval_dl
 from .records import RowStore, Records, save_records, load_records
 from .distributed import DistributedDL, base_dls, is_distributed, shard_weights
 # kept importable from here, where they used to live
@@ -55,7 +55,7 @@ def split_index(batch:tuple) -> tuple:
 
 def reads_index_from_batch(dl) -> bool:
     "Does the recorder read sample identity from `dl`'s batches (`(x, y, idx)`) rather than from its order?"
-    return _yields_index(dl) or not isinstance(dl, DataLoader)
+    return yields_index(dl) or not isinstance(dl, DataLoader)
 
 # %% ../nbs/02_callback.ipynb #6dbebcbb
 _MISALIGNED = ("{dl} yielded {got} where the order it drew for this pass says {want}: an item was skipped or added "

@@ -9,15 +9,19 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from .stats import BLOCK, blocks, score_arrays, pair_table, is_constant
+# the interval statistics live in `stats`; kept importable from here, where they were first defined
+from .stats import (ONE_SEED, TWO_SEEDS, METHOD, FISHER, MAX_BOOT_SAMPLES, spearman_brown, bootstrap_draws, jackknife_counts,
+                    seed_table1, stat_columns, table1_ci, reliability_lines, seed_convergence)
+
 
 # %% auto #0
-__all__ = ['BLOCK', 'NOT_OBSERVED', 'PAPER_TABLE1', 'ONE_SEED', 'TWO_SEEDS', 'METHOD', 'FISHER', 'MAX_BOOT_SAMPLES',
-           'learnability', 'hit_rate', 'check_records', 'learnability_rank', 'sample_ranks', 'sample_scores',
-           'correlation_table', 'table1', 'table1_markdown', 'spearman_brown', 'bootstrap_draws', 'jackknife_counts',
-           'seed_table1', 'stat_columns', 'table1_ci', 'reliability_lines', 'epoch_convergence', 'seed_convergence']
+__all__ = ['NOT_OBSERVED', 'PAPER_TABLE1', 'as_records', 'checked_probs', 'learnability', 'hit_records', 'epoch_hit_fraction',
+           'hit_rate', 'check_records', 'learnability_rank', 'sample_ranks', 'sample_scores', 'correlation_table',
+           'table1', 'table1_markdown', 'epoch_convergence']
 
 # %% ../nbs/00_core.ipynb #700fbf2f
-def _as_records(a, name:str) -> np.ndarray:
+def as_records(a, name:str) -> np.ndarray:
     "`a` as an array shaped (R, T, N); raise a clear error for anything else"
     try: arr = np.asarray(a)
     except Exception as e: raise TypeError(f"{name} must be array-like of numbers, got {type(a).__name__}") from e
@@ -29,13 +33,7 @@ def _as_records(a, name:str) -> np.ndarray:
     return arr if arr.ndim == 3 else arr[None]
 
 # %% ../nbs/00_core.ipynb #9bb960ca
-BLOCK = 1 << 14 # samples (columns) processed at a time: memory stays bounded for memory-mapped records
-
-def _blocks(n:int):
-    "Column slices of at most `BLOCK` samples"
-    return (slice(s, min(s + BLOCK, n)) for s in range(0, n, BLOCK))
-
-def _checked_probs(p:np.ndarray) -> np.ndarray:
+def checked_probs(p:np.ndarray) -> np.ndarray:
     "`p` as float64, after checking that its observed values are probabilities (NaN = not observed)"
     p = p.astype(np.float64)
     if np.isinf(p).any(): raise ValueError("probs contains ±inf; probabilities must be finite (NaN = not observed)")
@@ -46,7 +44,7 @@ def _checked_probs(p:np.ndarray) -> np.ndarray:
 
 def _learnability_block(p:np.ndarray) -> tuple:
     "Sum and count of observed probabilities in a (R, T, n) block, checking the values"
-    p = _checked_probs(p).reshape(-1, p.shape[-1])
+    p = checked_probs(p).reshape(-1, p.shape[-1])
     return np.nansum(p, 0), (~np.isnan(p)).sum(0)
 
 # %% ../nbs/00_core.ipynb #ec1bcb3c
@@ -54,10 +52,10 @@ def learnability(
     probs, # (T, N) or (R, T, N): probability of the true label per epoch (and run); NaN = not observed
 ) -> np.ndarray: # (N,) float64: learnability of each sample (Eq. 1); NaN if never observed
     "Mean probability of the true label over epochs and runs (Eq. 1), leaving out unobserved entries"
-    p = _as_records(probs, 'probs')
+    p = as_records(probs, 'probs')
     n = p.shape[-1]
     total, n_obs = np.empty(n), np.empty(n, np.int64)
-    for sl in _blocks(n): total[sl], n_obs[sl] = _learnability_block(p[..., sl])
+    for sl in blocks(n): total[sl], n_obs[sl] = _learnability_block(p[..., sl])
     never = int((n_obs == 0).sum())
     if never: warnings.warn(f"{never} of {n} samples were never observed; their learnability is NaN")
     with np.errstate(invalid='ignore', divide='ignore'):
@@ -67,14 +65,14 @@ def learnability(
 NOT_OBSERVED = -1 # marker in `correct` records: the sample was not seen in that epoch
 
 # %% ../nbs/00_core.ipynb #8f59d93e
-def _hit_records(correct, counts=None) -> tuple:
+def hit_records(correct, counts=None) -> tuple:
     "`correct` and `counts` (None if not given) as (R, T, N) arrays of the same shape"
-    c = _as_records(correct, 'correct')
-    k = None if counts is None else _as_records(counts, 'counts')
+    c = as_records(correct, 'correct')
+    k = None if counts is None else as_records(counts, 'counts')
     if k is not None and k.shape != c.shape: raise ValueError(f"counts has shape {np.shape(counts)} but correct has {np.shape(correct)}")
     return c, k
 
-def _epoch_hit_fraction(c:np.ndarray, n:np.ndarray|None=None) -> np.ndarray:
+def epoch_hit_fraction(c:np.ndarray, n:np.ndarray|None=None) -> np.ndarray:
     "(R, T, n) float: the share of each epoch's views classified correctly, NaN where not observed, checking `correct` `c` (and `counts` `n`)"
     if c.dtype.kind in 'iu':   # the recorder's int8: whole by construction, no float round trip to check
         obs = c != NOT_OBSERVED
@@ -102,13 +100,13 @@ def hit_rate(
     counts=None, # same shape: times each sample was seen per epoch; default: 1 wherever observed
 ) -> np.ndarray: # (N,) float64: mean over observed epochs of the share of views classified correctly; NaN if never observed
     "Mean over observed epochs of the share of each sample's views classified correctly"
-    c, k = _hit_records(correct, counts)
+    c, k = hit_records(correct, counts)
     N = c.shape[-1]
     hits, seen = np.empty(N), np.empty(N)
-    for sl in _blocks(N):
+    for sl in blocks(N):
         # each observed epoch counts once: its share of hits among its views (a sample drawn twice in an epoch is not
         # counted twice, as its probability in Eq. 1 is the mean over its views)
-        frac = _epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl])
+        frac = epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl])
         hits[sl], seen[sl] = np.nansum(frac, (0, 1)), (~np.isnan(frac)).sum((0, 1))
     never = int((seen == 0).sum())
     if never: warnings.warn(f"{never} of {N} samples were never observed; their hit rate is NaN")
@@ -121,11 +119,11 @@ def check_records(
     correct, # same shape: hits per epoch, `NOT_OBSERVED` where not seen
 ):
     "Raise a clear error unless `probs` and `correct` are records of the same samples and epochs"
-    p, c = _as_records(probs, 'probs'), _as_records(correct, 'correct')
+    p, c = as_records(probs, 'probs'), as_records(correct, 'correct')
     if p.shape != c.shape:
         raise ValueError(f"correct has shape {np.shape(correct)} but probs has shape {np.shape(probs)}: "
                          "they must describe the same epochs and samples")
-    for sl in _blocks(p.shape[-1]):
+    for sl in blocks(p.shape[-1]):
         cb = c[..., sl]
         c_obs = (cb != NOT_OBSERVED) & ~np.isnan(cb.astype(np.float64))
         if (np.isnan(p[..., sl].astype(np.float64)) == c_obs).any():
@@ -171,26 +169,9 @@ def sample_scores(
     return df
 
 # %% ../nbs/00_core.ipynb #850edc69
-def _score_arrays(scores:dict, name:str, seeds:bool) -> dict:
-    "Each model's learnability as a float array, (K, N) per seed if `seeds` (a 1-D array is one seed) else (N,), the same N >= 3 for all; raise a clear error for anything else"
-    shape = '(K seeds, N samples)' if seeds else '(N,)'
-    if not isinstance(scores, dict): raise TypeError(f"{name} must be a dict of model name -> {shape} learnability, got {type(scores).__name__}")
-    arrs = {}
-    for m, s in scores.items():
-        a = np.asarray(s)
-        if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"{name}[{m!r}] must hold numbers, got dtype {a.dtype}")
-        if seeds and a.ndim == 1: a = a[None]
-        if a.ndim != 1 + seeds or not a.size: raise ValueError(f"{name}[{m!r}] must be shaped {shape}, got shape {np.shape(s)}")
-        if not np.isfinite(a).all(): raise ValueError(f"{name}[{m!r}] has {int((~np.isfinite(a)).sum())} NaN/inf value(s)")
-        arrs[m] = a.astype(np.float64)
-    lens = {m: a.shape[-1] for m, a in arrs.items()}
-    if len(set(lens.values())) > 1: raise ValueError(f"all models must score the same samples; lengths differ: {lens}")
-    if lens and next(iter(lens.values())) < 3: raise ValueError("need at least 3 samples to correlate")
-    return arrs
-
 def _check_scores(scores:dict) -> dict:
     "Each model's (N,) learnability as a float array, two models at least"
-    arrs = _score_arrays(scores, 'scores', seeds=False)
+    arrs = score_arrays(scores, 'scores', seeds=False)
     if len(arrs) < 2: raise ValueError(f"need at least two models to correlate, got {len(arrs)}: {list(arrs)}")
     return arrs
 
@@ -208,24 +189,12 @@ def correlation_table(
     return pd.DataFrame(rows)
 
 # %% ../nbs/00_core.ipynb #c65730d9
-def _triangle(
-    pairs:pd.DataFrame, # one row per pair of models: model_a, model_b, ...
-    cell, # row -> the text of its cell
-) -> pd.DataFrame: # upper triangle: rows = all models but the last, columns = all but the first
-    "The paper's Table 1 layout of one row per pair of models"
-    models = list(dict.fromkeys([*pairs.model_a, *pairs.model_b]))
-    out = pd.DataFrame('', index=models[:-1], columns=models[1:])
-    for _, r in pairs.iterrows():
-        i, j = sorted([models.index(r.model_a), models.index(r.model_b)])
-        out.loc[models[i], models[j]] = cell(r)
-    return out
-
 def table1(
     corr:pd.DataFrame, # output of `correlation_table`
     digits:int=3, # decimals shown
 ) -> pd.DataFrame: # upper triangle: rows = all models but the last, columns = all but the first
     "The paper's Table 1 layout: cells `learnability_r (rank_r)` in the upper triangle"
-    return _triangle(corr, lambda r: f"{r.learnability_r:.{digits}f} ({r.rank_r:.{digits}f})")
+    return pair_table(corr, lambda r: f"{r.learnability_r:.{digits}f} ({r.rank_r:.{digits}f})")
 
 # %% ../nbs/00_core.ipynb #53efcb87
 def table1_markdown(
@@ -242,310 +211,6 @@ PAPER_TABLE1 = pd.DataFrame([
     dict(model_a='ResNet-20', model_b='MobileNet', learnability_r=0.774, rank_r=0.782),
 ]) # Table 1 of Lee et al. (2019): Pearson r of learnability, and of ranks
 
-# %% ../nbs/00_core.ipynb #69515858
-def _check_seed_scores(seed_scores:dict) -> dict:
-    "Each model's per-seed learnability as a float (K, N) array, one model at least"
-    arrs = _score_arrays(seed_scores, 'seed_scores', seeds=True)
-    if not arrs: raise ValueError("seed_scores is empty: give at least one model")
-    return arrs
-
-def spearman_brown(
-    rho, # correlation between two single runs (seeds) of a model, scalar or array
-    k, # number of runs averaged
-):
-    "Spearman–Brown: reliability of the mean of `k` runs whose pairwise correlation is `rho`, kρ / (1 + (k−1)ρ)"
-    rho = np.asarray(rho, dtype=np.float64)
-    with np.errstate(invalid='ignore', divide='ignore'): return k * rho / (1 + (k - 1) * rho)
-
-# %% ../nbs/00_core.ipynb #adf20959
-def bootstrap_draws(
-    n_samples:int, # N, samples per model
-    n_boot:int=1000, # resamples
-    seed:int=0, # seed of the bootstrap's generator
-    chunk:int|None=None, # resamples per batch; default: about 4M sample indices per batch
-):
-    "Yield batches of sample-bootstrap draws: sample indices (b, N), the same samples for every model and seed"
-    rng = np.random.default_rng(seed)
-    chunk = chunk or max(1, (1 << 22) // n_samples)
-    for start in range(0, n_boot, chunk): yield rng.integers(0, n_samples, (min(chunk, n_boot - start), n_samples))
-
-def jackknife_counts(
-    n_seeds:dict, # model name -> K, seeds of that model
-) -> tuple: # (model left out per replicate (J,), {model: seed counts (J, K), 0 for the seed left out})
-    "The delete-one-seed jackknife: one replicate per seed of every model with two seeds or more, that seed left out, all others in"
-    left = [(m, i) for m, k in n_seeds.items() if k > 1 for i in range(k)]
-    counts = {m: np.ones((len(left), k)) for m, k in n_seeds.items()}
-    for j, (m, i) in enumerate(left): counts[m][j, i] = 0
-    return np.array([m for m, _ in left]), counts
-
-def _rank_order(values:np.ndarray) -> tuple:
-    "Descending order of `values` (N,) and, in that order, where each group of ties ends"
-    order = np.argsort(-values)
-    v = values[order]
-    last = np.ones(len(v), dtype=bool); last[:-1] = v[:-1] != v[1:]
-    return order, last
-
-def _weighted_ranks(weights:np.ndarray, order:np.ndarray, last:np.ndarray) -> np.ndarray:
-    "Eq. 2 in resamples (rows of `weights`, (b, N)) of one set of values sorted by `_rank_order`: rank_i = total weight of samples j with value_j ≥ value_i"
-    cw = weights[:, order].cumsum(1)
-    if not last.all():   # ties share the larger rank: the cumulative weight at the end of their group
-        cw = np.minimum.accumulate(np.where(last, cw, np.inf)[:, ::-1], axis=1)[:, ::-1]
-    out = np.empty_like(cw); out[:, order] = cw
-    return out
-
-def _wcentre(x:np.ndarray, w:np.ndarray) -> tuple:
-    "Rows of `x` (b, N) centred on their mean under sample weights `w` (rows summing to 1), and their weighted variance"
-    x = x - (w * x).sum(1, keepdims=True)
-    return x, (w * x * x).sum(1)
-
-def _wcorr(x:tuple, y:tuple, w:np.ndarray) -> np.ndarray:
-    "Pearson r per row of two `_wcentre` results under sample weights `w`"
-    with np.errstate(invalid='ignore', divide='ignore'): return (w * x[0] * y[0]).sum(1) / np.sqrt(x[1] * y[1])
-
-def _pair_weights(c:np.ndarray) -> np.ndarray:
-    "Weights c_i c_j of pairs of distinct seeds, from seed counts `c` (b, K): (b, K, K), zero on the diagonal"
-    pw = c[:, :, None] * c[:, None, :]
-    idx = np.arange(c.shape[1]); pw[:, idx, idx] = 0
-    return pw
-
-def _resampled_ranks(seeds:np.ndarray, counts:np.ndarray, weights:np.ndarray, cache:dict) -> np.ndarray:
-    "Ranks (b, N) of the mean of the seeds in `counts` (b, K) under sample weights (b, N); one sort per distinct set of seeds, kept in `cache`"
-    out = np.empty_like(weights)
-    draws, which = np.unique(counts, axis=0, return_inverse=True)   # the sample bootstrap: one; the jackknife: K + 1
-    for u, c in enumerate(draws):
-        key = tuple(c)
-        if key not in cache: cache[key] = _rank_order(c @ seeds / c.sum())
-        rows = np.flatnonzero(which.ravel() == u)
-        out[rows] = _weighted_ranks(weights[rows], *cache[key])
-    return out
-
-# %% ../nbs/00_core.ipynb #7eb94efd
-def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, counts:dict, cache:dict|None=None) -> dict:
-    "Statistics of a batch of replicates (sample indices (b, N), per model seed counts (b, K)), vectorised: learnability r, rank r, seed r, reliability, disattenuated r"
-    cache = {} if cache is None else cache
-    names = list(arrs)
-    counts = {m: np.asarray(counts[m], dtype=np.float64) for m in names}
-    S = np.concatenate([arrs[m] for m in names])   # (Q, N): every seed of every model, centred
-    S = S - S.mean(1, keepdims=True)
-    sl, q = {}, 0
-    for m in names: sl[m] = slice(q, q + len(arrs[m])); q += len(arrs[m])
-    b, N = sample_idx.shape
-    w = np.bincount((sample_idx + N * np.arange(b)[:, None]).ravel(), minlength=b * N).reshape(b, N) / N
-    iu, ju = np.triu_indices(q)
-    mean, second = w @ S.T, np.zeros((b, len(iu)))
-    for blk in _blocks(N):   # one matrix product per block of samples gives every covariance of every replicate
-        second += w[:, blk] @ (S[iu, blk] * S[ju, blk]).T
-    cov = np.empty((b, q, q))
-    cov[:, iu, ju] = cov[:, ju, iu] = second - mean[:, iu] * mean[:, ju]
-    out, var_k, k_in = {}, {}, {}
-    for m in names:
-        c = counts[m]   # (b, K) times each seed is in
-        k = k_in[m] = c.sum(1)
-        C = cov[:, sl[m], sl[m]]
-        d = np.diagonal(C, axis1=1, axis2=2)
-        v_mean = (c * d).sum(1) / k   # mean variance of one seed
-        pw = _pair_weights(c); den = pw.sum((1, 2))
-        with np.errstate(invalid='ignore', divide='ignore'):
-            c_mean = (pw * C).sum((1, 2)) / den   # mean covariance of two distinct seeds
-            seed_r = (pw * C / np.sqrt(d[:, :, None] * d[:, None, :])).sum((1, 2)) / den   # NaN with one seed in
-            # variance of the mean of k distinct seeds: a seed counted twice must not count as two independent ones
-            var_k[m] = np.where(k > 1, v_mean / k + (k - 1) / k * c_mean, v_mean)
-        out[f'seed_r/{m}'] = seed_r
-        out[f'reliability/{m}'] = spearman_brown(seed_r, k)
-    ranks = {m: _wcentre(_resampled_ranks(arrs[m], counts[m], w * N, cache.setdefault(m, {})), w) for m in names}
-    for a, bb in combinations(names, 2):
-        cross = np.einsum('bi,bij,bj->b', counts[a], cov[:, sl[a], sl[bb]], counts[bb]) / (k_in[a] * k_in[bb])
-        with np.errstate(invalid='ignore', divide='ignore'):
-            r = cross / np.sqrt(var_k[a] * var_k[bb])
-            rel = out[f'reliability/{a}'] * out[f'reliability/{bb}']
-            out[f'disattenuated_r/{a}/{bb}'] = np.where(rel > 0, r / np.sqrt(np.where(rel > 0, rel, 1)), np.nan)
-        out[f'learnability_r/{a}/{bb}'] = r
-        out[f'rank_r/{a}/{bb}'] = _wcorr(ranks[a], ranks[bb], w)
-    return out
-
-def _all_seeds(arrs:dict, b:int) -> dict: return {m: np.ones((b, len(a))) for m, a in arrs.items()}
-
-def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None) -> dict:
-    "Every statistic of `_bootstrap_chunk` for `n_boot` sample-bootstrap resamples, every seed in: name -> (n_boot,) array"
-    N = next(iter(arrs.values())).shape[1]
-    cache = {}   # sorted order of each model's K-seed mean, shared by all batches
-    parts = [_bootstrap_chunk(arrs, si, _all_seeds(arrs, len(si)), cache) for si in bootstrap_draws(N, n_boot, seed, chunk)]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-def _jackknife_stats(arrs:dict) -> tuple:
-    "Every statistic of `_bootstrap_chunk` with one seed left out (`jackknife_counts`), on all samples: (model left out (J,), name -> (J,) array)"
-    left, counts = jackknife_counts({m: len(a) for m, a in arrs.items()})
-    if not len(left): return left, {}
-    N = next(iter(arrs.values())).shape[1]
-    return left, _bootstrap_chunk(arrs, np.broadcast_to(np.arange(N), (len(left), N)), counts)
-
-def _point_stats(arrs:dict) -> dict:
-    "The statistics of `_bootstrap_chunk` on the data itself: every sample and every seed once"
-    N = next(iter(arrs.values())).shape[1]
-    return {k: v[0] for k, v in _bootstrap_chunk(arrs, np.arange(N)[None], _all_seeds(arrs, 1)).items()}
-
-# %% ../nbs/00_core.ipynb #222ace04
-ONE_SEED = 'n/a (one seed)' # what a reliability (and a disattenuated r) reads with a single seed
-TWO_SEEDS = ('two seeds: the seed noise is judged from one degree of freedom, so the intervals of learnability and rank r are wide; '
-             'seed-to-seed r, reliability and disattenuated r cannot leave a seed out (one seed has no pair), so their intervals cover the samples only')
-METHOD = ('sample bootstrap (every seed in) for the samples, delete-one-seed jackknife within each model for the seeds, '
-          'combined with a Student t quantile (Welch–Satterthwaite degrees of freedom); correlations on Fisher z scale')
-FISHER = ('learnability_r', 'rank_r', 'seed_r') # statistics that are correlations: intervals built on Fisher's z = atanh(r)
-
-def _constant(a:np.ndarray) -> bool: return bool(np.ptp(a) <= 1e-12 * max(1., np.abs(a).max()))
-
-def _ci(
-    key:str, # statistic, e.g. 'learnability_r/A/B'
-    point:dict, boot:dict, # `_point_stats`, `_bootstrap_stats`
-    left:np.ndarray, jack:dict, # `_jackknife_stats`
-    n_seeds:dict, # model -> K
-    ci:float, # coverage
-    centre:dict|None=None, # the point statistics the bootstrap resampled around; None: `point`
-    scale:float=1., # the bootstrap's half-widths are multiplied by this (√(m/N) for a subset of m of N samples)
-) -> tuple: # (low, high), NaN where there is no interval
-    "One interval: the sample bootstrap's percentile half-widths and the seeds' jackknife variance, added, scaled by t(ν)/z"
-    est = point.get(key, np.nan)
-    if key not in boot or not np.isfinite(est): return np.nan, np.nan
-    fisher = key.split('/')[0] in FISHER and abs(est) < 1
-    f, finv = (np.arctanh, np.tanh) if fisher else (np.asarray, np.asarray)
-    with np.errstate(invalid='ignore', divide='ignore'): e, v = f(est), f(boot[key])
-    v = v[np.isfinite(v)]
-    if len(v) < 10: return np.nan, np.nan
-    alpha = (1 - ci) / 2
-    z = stats.norm.ppf(1 - alpha)
-    q_lo, q_hi = np.quantile(v, [alpha, 1 - alpha])
-    with np.errstate(invalid='ignore', divide='ignore'): c = e if centre is None else f(centre.get(key, np.nan))
-    if not np.isfinite(c): return np.nan, np.nan
-    h_lo, h_hi = max(c - q_lo, 0.) * scale, max(q_hi - c, 0.) * scale   # the samples' part, from the bootstrap (may be asymmetric)
-    var_seed, ws = 0., 0.   # the seeds' part: delete-one-seed jackknife per model, (K-1)/K Σ (θ_(-i) - θ_(·))²
-    for m, K in n_seeds.items():
-        if K < 2 or key not in jack: continue
-        with np.errstate(invalid='ignore', divide='ignore'): vals = f(jack[key][left == m])
-        if not np.isfinite(vals).all(): continue   # e.g. a seed-to-seed r from two seeds, one left out: samples only
-        var_m = (K - 1) / K * ((vals - vals.mean()) ** 2).sum()
-        var_seed += var_m; ws += var_m ** 2 / (K - 1)
-    v_samp = ((h_lo + h_hi) / (2 * z)) ** 2
-    nu = (v_samp + var_seed) ** 2 / ws if ws > 0 else np.inf   # Welch–Satterthwaite: K - 1 per model, ∞ for the samples
-    g = stats.t.ppf(1 - alpha, nu) / z
-    return float(finv(e - g * np.sqrt(h_lo ** 2 + z ** 2 * var_seed))), float(finv(e + g * np.sqrt(h_hi ** 2 + z ** 2 * var_seed)))
-
-MAX_BOOT_SAMPLES = 200_000 # `seed_table1` bootstraps a random subset of this many samples when there are more
-
-def _boot_subset(N:int, m:int|None, seed:int) -> np.ndarray|None:
-    "Sorted positions of a random `m` of `N` samples for the sample bootstrap, or None to bootstrap all of them"
-    if m is None or N <= m: return None
-    if isinstance(m, bool) or int(m) != m or m < 1000: raise ValueError(f"max_boot_samples must be an int >= 1000 or None, got {m!r}")
-    return np.sort(np.random.default_rng([seed, N]).choice(N, int(m), replace=False))
-
-def seed_table1(
-    seed_scores:dict, # model name -> (K, N) learnability of each seed (run) separately, same samples in the same order
-    n_boot:int=1000, # sample-bootstrap resamples
-    ci:float=0.95, # coverage of the intervals
-    seed:int=0, # seed of the bootstrap
-    chunk:int|None=None, # resamples per vectorised batch (memory ~ 10 × chunk × N floats)
-    max_boot_samples:int|None=MAX_BOOT_SAMPLES, # above this N, bootstrap a random subset of this size, scaled by √(m/N)
-) -> tuple: # (pairs DataFrame: one row per pair of models, models DataFrame: one row per model)
-    "Table 1 with intervals for the samples (bootstrap) and the seeds (delete-one-seed jackknife, t quantile), seed-to-seed r, reliability and disattenuated r"
-    arrs = _check_seed_scores(seed_scores)
-    if not 0 < ci < 1: raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
-    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 10: raise ValueError(f"n_boot must be an integer >= 10, got {n_boot!r}")
-    flat = {m: a.mean(0) for m, a in arrs.items()}   # each model's learnability: the mean over its seeds
-    constant = [m for m, a in flat.items() if _constant(a)]
-    notes = {m: f"{m}: learnability is the same for every sample (zero variance), so it correlates with nothing" for m in constant}
-    for m, a in arrs.items():
-        if m not in constant and any(_constant(s) for s in a): notes[m] = f"{m}: a seed's learnability is the same for every sample: no seed-to-seed r"
-    live = {m: a for m, a in arrs.items() if m not in constant}
-    point, boot, left, jack = {}, {}, np.array([]), {}
-    N = next(iter(arrs.values())).shape[1]
-    sub = _boot_subset(N, max_boot_samples, seed)
-    centre, scale = None, 1.
-    if live:
-        point = _point_stats(live)
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', RuntimeWarning)   # NaN where a replicate has no pair of seeds: left out below
-            if len(live) > 1 or any(len(a) > 1 for a in live.values()):
-                part = live if sub is None else {m: a[:, sub] for m, a in live.items()}
-                boot = _bootstrap_stats(part, n_boot, seed, chunk)
-                if sub is not None: centre, scale = _point_stats(part), np.sqrt(len(sub) / N)
-            left, jack = _jackknife_stats(live)
-    n_seeds = {m: len(a) for m, a in live.items()}
-    interval = lambda key: _ci(key, point, boot, left, jack, n_seeds, ci, centre, scale)
-    models = []
-    for m, a in arrs.items():
-        K = len(a)
-        sr = np.nan if m not in live or K < 2 else point[f'seed_r/{m}']
-        lo, hi = interval(f'seed_r/{m}') if K > 1 else (np.nan, np.nan)
-        # the reliability's interval: seed r's, mapped through Spearman–Brown (monotone), a reliability being in [0, 1]
-        rel_lo, rel_hi = (spearman_brown(np.clip(x, 0, 1), K) if K > 1 else np.nan for x in (lo, hi))
-        models.append(dict(model=m, n_seeds=K, seed_r=sr, seed_r_ci_low=lo, seed_r_ci_high=hi,
-                           reliability=spearman_brown(sr, K) if K > 1 else np.nan, reliability_ci_low=rel_lo, reliability_ci_high=rel_hi,
-                           note=notes.get(m, ONE_SEED if K < 2 else f'{m}: {TWO_SEEDS}' if K == 2 else '')))
-    models = pd.DataFrame(models).astype({'reliability': float, 'reliability_ci_low': float, 'reliability_ci_high': float})
-    rel = models.set_index('model').reliability
-    pairs = []
-    for a, b in combinations(arrs, 2):
-        key = f'{a}/{b}'
-        if a in constant or b in constant:
-            pairs.append(dict(model_a=a, model_b=b, note='; '.join(notes[m] for m in (a, b) if m in constant))); continue
-        lr, rr, dr = point[f'learnability_r/{key}'], point[f'rank_r/{key}'], point[f'disattenuated_r/{key}']
-        note = ' and '.join(f'{m} has one seed' for m in (a, b) if len(arrs[m]) < 2)
-        two = ' and '.join(m for m in (a, b) if len(arrs[m]) == 2)
-        pairs.append(dict(model_a=a, model_b=b, learnability_r=lr, **dict(zip(['learnability_ci_low', 'learnability_ci_high'], interval(f'learnability_r/{key}'))),
-                          rank_r=rr, **dict(zip(['rank_ci_low', 'rank_ci_high'], interval(f'rank_r/{key}'))),
-                          reliability_a=rel[a], reliability_b=rel[b], disattenuated_r=dr,
-                          **dict(zip(['disattenuated_ci_low', 'disattenuated_ci_high'], interval(f'disattenuated_r/{key}'))),
-                          n_seeds_a=len(arrs[a]), n_seeds_b=len(arrs[b]),
-                          note='; '.join(filter(None, [(note + ': its seed noise is not in the intervals; no reliability') if note else '',
-                                                      f'{two}: {TWO_SEEDS}' if two else '']))))
-    cols = ['model_a', 'model_b', 'learnability_r', 'learnability_ci_low', 'learnability_ci_high', 'rank_r', 'rank_ci_low', 'rank_ci_high',
-            'reliability_a', 'reliability_b', 'disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high', 'n_seeds_a', 'n_seeds_b', 'note']
-    pairs = pd.DataFrame(pairs).reindex(columns=cols)
-    pairs['note'] = pairs['note'].fillna('')
-    pairs.attrs.update(n_boot=int(n_boot), ci=ci, seed=seed, method=METHOD if sub is None else
-                       f"{METHOD}; the sample bootstrap on a random {len(sub):,} of the {N:,} samples, its half-widths × √(m/N)")
-    return pairs, models
-
-# %% ../nbs/00_core.ipynb #41e53ded
-def _fmt_ci(value, low, high, digits:int=2) -> str:
-    "`0.69 [0.60, 0.77]`; the value alone when there is no interval; `n/a` when there is no value"
-    if value is None or pd.isna(value): return 'n/a'
-    if pd.isna(low) or pd.isna(high): return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-def stat_columns(
-    what:str='learnability', # 'learnability', 'rank' or 'disattenuated'
-) -> tuple: # (value, interval low, interval high) column names in `seed_table1`'s pairs
-    "The columns of `seed_table1`'s pairs that hold one statistic and its interval"
-    if what not in ('learnability', 'rank', 'disattenuated'):
-        raise ValueError(f"what must be one of learnability, rank, disattenuated, got {what!r}")
-    return (f'{what}_r', f'{what}_ci_low', f'{what}_ci_high')
-
-def table1_ci(
-    pairs:pd.DataFrame, # first output of `seed_table1`
-    what:str='learnability', # 'learnability', 'rank' or 'disattenuated'
-    digits:int=2, # decimals shown
-) -> pd.DataFrame: # upper triangle in the paper's layout, cells `0.69 [0.60, 0.77]`
-    "Table 1 with intervals: one statistic of `seed_table1` per cell, in the paper's layout"
-    cols = stat_columns(what)
-    def cell(r):
-        one_seed = what == 'disattenuated' and (r.get('n_seeds_a', 2) < 2 or r.get('n_seeds_b', 2) < 2)
-        return ONE_SEED if one_seed else _fmt_ci(*(r[c] for c in cols), digits=digits)
-    return _triangle(pairs, cell)
-
-def reliability_lines(
-    models:pd.DataFrame, # second output of `seed_table1`
-    digits:int=2, # decimals shown
-) -> list: # one line of text per model
-    "Per model: its seed-to-seed r and the reliability of its K-seed mean, with intervals, or why there are none"
-    lines = []
-    for r in models.itertuples():
-        if r.n_seeds < 2: lines.append(f"{r.model}: 1 seed, seed-to-seed r and reliability {ONE_SEED}"); continue
-        if pd.isna(r.seed_r): lines.append(f"{r.model}: {r.n_seeds} seeds, {r.note or 'no seed-to-seed r'}"); continue
-        lines.append(f"{r.model}: {r.n_seeds} seeds, seed-to-seed r {_fmt_ci(r.seed_r, r.seed_r_ci_low, r.seed_r_ci_high, digits)}, "
-                     f"reliability of the {r.n_seeds}-seed mean {_fmt_ci(r.reliability, r.reliability_ci_low, r.reliability_ci_high, digits)}"
-                     + (" (two seeds: intervals from the samples only)" if r.n_seeds == 2 else ''))
-    return lines
-
 # %% ../nbs/00_core.ipynb #eb1e6872
 def epoch_convergence(
     probs:dict, # model name -> (T, N) or (R, T, N) probability of the true label, or a list of runs' (T, N); NaN = not observed
@@ -554,11 +219,11 @@ def epoch_convergence(
     "How far learnability is from its final value after t of T epochs: r(L over epochs 1..t, L over 1..T), per model"
     rows = []
     for m, p in probs.items():
-        runs = [_as_records(a, f'probs[{m!r}]') for a in (p if isinstance(p, (list, tuple)) else [p])]
+        runs = [as_records(a, f'probs[{m!r}]') for a in (p if isinstance(p, (list, tuple)) else [p])]
         if len({r.shape[1:] for r in runs}) > 1: raise ValueError(f"{m}: the runs have different shapes {[r.shape for r in runs]}")
         T, N = runs[0].shape[1:]
         n, sx, sxx, sxy, final = 0, np.zeros(T), np.zeros(T), np.zeros(T), np.empty(N)
-        for sl in _blocks(N):   # moments summed block by block: the runs are never stacked whole
+        for sl in blocks(N):   # moments summed block by block: the runs are never stacked whole
             blk = np.concatenate([r[..., sl] for r in runs]).astype(np.float64)
             total = np.nancumsum(blk, 1).sum(0)   # (T, n): summed over runs and the first t epochs
             n_obs = np.cumsum(~np.isnan(blk), 1).sum(0)
@@ -567,29 +232,10 @@ def epoch_convergence(
             x = L_t[:, np.isfinite(L_t).all(0)] - 0.5   # shifted to the middle of [0, 1]: less cancellation in the sums
             n, sx, sxx, sxy = n + x.shape[1], sx + x.sum(1), sxx + (x * x).sum(1), sxy + (x * x[-1]).sum(1)
             if after_block is not None: after_block()
-        if _constant(final[np.isfinite(final)]): raise ValueError(f"{m}: learnability is the same for every sample (zero variance): nothing to correlate")
+        if is_constant(final[np.isfinite(final)]): raise ValueError(f"{m}: learnability is the same for every sample (zero variance): nothing to correlate")
         with np.errstate(invalid='ignore', divide='ignore'):
             cov, var = sxy - sx * sx[-1] / n, sxx - sx * sx / n
             r = np.clip(cov / np.sqrt(var * var[-1]), -1, 1)
         rows += [dict(model=m, t=t, r=v) for t, v in enumerate(r, 1)]
     return pd.DataFrame(rows)
 
-def seed_convergence(
-    seed_scores:dict, # model name -> (K, N) learnability of each seed
-    n_subsets:int=5, # subsets of k seeds per k (all of them when there are fewer)
-    n_boot:int=200, # bootstrap resamples per subset
-    seed:int=0, # seed of the subset choice and the bootstrap
-) -> pd.DataFrame: # one row per k, subset and pair: seed_table1's columns plus k and subset
-    "Table 1 from k = 1 … K seeds per model (subsets of the seeds), with intervals: how values and intervals move with k"
-    arrs = _check_seed_scores(seed_scores)
-    K = min(len(a) for a in arrs.values())
-    rng, rows = np.random.default_rng(seed), []
-    for k in range(1, K + 1):
-        choices = {m: list(combinations(range(len(a)), k)) for m, a in arrs.items()}
-        n = min(n_subsets, max(len(c) for c in choices.values()))
-        picks = {m: [c[i] for i in rng.permutation(len(c))[:n]] if len(c) >= n else [c[i % len(c)] for i in range(n)]
-                 for m, c in choices.items()}
-        for j in range(n):
-            pairs, _ = seed_table1({m: a[list(picks[m][j])] for m, a in arrs.items()}, n_boot=n_boot, seed=seed + j)
-            rows.append(pairs.assign(k=k, subset=j))
-    return pd.concat(rows, ignore_index=True)

@@ -30,19 +30,19 @@ from fastai.vision.data import get_grid
 from fastai.torch_core import show_image
 
 # %% auto #0
-__all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'IndexedDataset', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset',
-           'denormalize', 'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'train_eval_dl',
-           'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx',
-           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'load_learnability_table',
-           'readable_cache_path', 'image_folder_dls']
+__all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'NoSplitIdx', 'IndexedDataset', 'TestItems', 'data_fingerprint', 'split_idxs',
+           'ImageTensorDataset', 'denormalize', 'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets',
+           'yields_index', 'train_eval_dl', 'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10',
+           'cifar10_dls', 'read_idx', 'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls',
+           'load_learnability_table', 'readable_cache_path', 'image_folder_dls']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
-class _NoSplitIdx:
+class NoSplitIdx:
     "fastai's `tta` switches datasets to training transforms with `set_split_idx`: the package's datasets have no split-dependent transforms"
     @contextmanager
     def set_split_idx(self, i): yield
 
-class IndexedDataset(_NoSplitIdx):
+class IndexedDataset(NoSplitIdx):
     "Wrap a map-style dataset of `(x, y)` pairs so that item `i` is `(x, y, i)`"
     n_inp = 1 # fastai's `Learner` reads `dls.n_inp`: xb = (x,), yb = (y, idx)
     yields_index = True # batches end with the index: `LearnabilityRecorder` reads it from there
@@ -64,7 +64,7 @@ class IndexedDataset(_NoSplitIdx):
         "An empty dataset of the same kind (what fastai's `Learner.export` keeps instead of the data)"
         return IndexedDataset([])
 
-class TestItems(_NoSplitIdx):
+class TestItems(NoSplitIdx):
     "Items for a test loader of the package's `DataLoaders` (`dls.test_dl`, `learn.predict`): each an input or an `(x, y)` pair"
     def __init__(self, items): self.items = list(items)
     def __len__(self): return len(self.items)
@@ -277,7 +277,7 @@ def dls_from_datasets(
     return dls
 
 # %% ../nbs/01_data.ipynb #632c10aa
-def _yields_index(dl) -> bool:
+def yields_index(dl) -> bool:
     "Do `dl`'s batches end with each sample's index? (its dataset says so with `yields_index = True`)"
     return bool(getattr(getattr(dl, 'dataset', None), 'yields_index', False))
 
@@ -291,7 +291,7 @@ def train_eval_dl(
         t = dls.train
         return TorchDataLoader(train_ds, batch_size=t.batch_size, shuffle=False, drop_last=False, num_workers=t.num_workers,
                                collate_fn=t.collate_fn)
-    if _yields_index(dls.train): return dls.train.new(shuffle=False, drop_last=False)
+    if yields_index(dls.train): return dls.train.new(shuffle=False, drop_last=False)
     if isinstance(train_ds, (Datasets, TfmdLists)) and isinstance(dls.valid.dataset, (Datasets, TfmdLists)):
         # fastai's own way: the training items through the validation transforms (no augmentation), labels included
         return dls.test_dl(train_ds.items, rm_type_tfms=0, with_labels=True, shuffle=False, drop_last=False)

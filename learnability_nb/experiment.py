@@ -26,7 +26,7 @@ from fastai.callback.core import Callback
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 import learnability_nb
-from .core import BLOCK, correlation_table, learnability, sample_ranks, learnability_rank, table1_markdown, PAPER_TABLE1
+from .core import correlation_table, learnability, sample_ranks, learnability_rank, table1_markdown, PAPER_TABLE1
 from .data import digits_dls, cifar10_dls, fashion_mnist_dls, image_folder_dls, denormalize
 from .fastdata import fast_dls
 from fastai.torch_core import default_device, to_device
@@ -35,7 +35,8 @@ from .callback import LeanFit, LearnabilityRecorder, MODES, load_records
 from .records import release_pages
 from .models import MODELS, architecture, get_model, n_params, resolve_model
 from .plots import figure1, plot_agreement, plot_extremes, plot_table1
-from .core import ONE_SEED, METHOD, seed_table1, table1_ci, reliability_lines, epoch_convergence, seed_convergence
+from .core import epoch_convergence
+from .stats import BLOCK, ONE_SEED, METHOD, seed_table1, table1_ci, reliability_lines, seed_convergence
 from .plots import plot_convergence
 from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table
 from .distributed import claim, parse_shard, init_distributed, on_rank0, world_size

@@ -12,7 +12,7 @@ from torchvision.transforms import v2
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.torch_core import default_device
-from .data import ImageTensorDataset, IndexedDL, ShowIndexed, _NoSplitIdx, TestItems, cifar10_dls, data_fingerprint, digits_dls
+from .data import ImageTensorDataset, IndexedDL, ShowIndexed, NoSplitIdx, TestItems, cifar10_dls, data_fingerprint, digits_dls
 
 # %% auto #0
 __all__ = ['crop_flip', 'DeviceDataset', 'TensorDL', 'fast_dls_from_tensors', 'fast_dls', 'fast_digits_dls', 'fast_cifar10_dls']
@@ -49,7 +49,7 @@ def _as_stats(stats, n_channels):
     if (std <= 0).any(): raise ValueError(f"stats: std must be > 0, got {std.tolist()}")
     return mean[:, None, None], std[:, None, None]
 
-class DeviceDataset(_NoSplitIdx):   # (`tta`: augmentation here is the loader's, `augment`)
+class DeviceDataset(NoSplitIdx):   # (`tta`: augmentation here is the loader's, `augment`)
     "Images (N,C,H,W) and labels (N,) as tensors on one device; item `i` is `(x, y, i)`, `x` as the loaders yield it"
     n_inp = 1 # like `IndexedDataset`: xb = (x,), yb = (y, idx)
     yields_index = True # batches end with the index: `LearnabilityRecorder` reads it from there

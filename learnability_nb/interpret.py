@@ -13,7 +13,7 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.vision.data import get_grid
 from .scores import hardest as _hardest, scores_table
-from .data import ShowIndexed, _yields_index, dataset_items, dls_fingerprint, train_eval_dl
+from .data import ShowIndexed, yields_index, dataset_items, dls_fingerprint, train_eval_dl
 from .records import Records, load_records
 from .callback import LearnabilityRecorder
 
@@ -33,7 +33,7 @@ def _relative(o, base):
     except ValueError: return o
 
 def _n_items(dl) -> int:
-    return len(dl.dataset) if _yields_index(dl) or not isinstance(dl, DataLoader) else dl.n
+    return len(dl.dataset) if yields_index(dl) or not isinstance(dl, DataLoader) else dl.n
 
 def _vocab(dls):
     "Class names, for fastai's `(input vocab, target vocab)` pairs too; None if the DataLoaders have none"

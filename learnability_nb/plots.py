@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from scipy.cluster.hierarchy import dendrogram, linkage
 from scipy.spatial.distance import squareform
-from .core import learnability, learnability_rank, correlation_table, stat_columns, PAPER_TABLE1
+from .core import learnability, learnability_rank, correlation_table, PAPER_TABLE1
+from .stats import stat_columns
 
 # %% auto #0
 __all__ = ['plot_learnability_hist2d', 'plot_rank_hist2d', 'plot_extremes', 'correlation_matrix', 'plot_table1',

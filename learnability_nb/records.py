@@ -7,7 +7,8 @@ from __future__ import annotations
 import json, mmap, os, tempfile, zipfile
 from pathlib import Path
 import numpy as np
-from .core import BLOCK, check_records, hit_rate, learnability
+from .stats import BLOCK
+from .core import check_records, hit_rate, learnability
 
 # %% auto #0
 __all__ = ['MMAP_ABOVE', 'RowStore', 'release_pages', 'Records', 'save_records', 'load_records']

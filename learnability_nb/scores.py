@@ -11,7 +11,8 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import seaborn as sns
 from scipy import stats
-from .core import NOT_OBSERVED, _as_records, _blocks, _checked_probs, _epoch_hit_fraction, _hit_records, hit_rate, learnability, sample_scores
+from .stats import blocks
+from .core import NOT_OBSERVED, as_records, checked_probs, epoch_hit_fraction, hit_records, hit_rate, learnability, sample_scores
 
 # %% auto #0
 __all__ = ['SCORES', 'HARD_IS_HIGH', 'forgetting_events', 'first_learned', 'first_correct', 'confidence', 'variability',
@@ -20,9 +21,9 @@ __all__ = ['SCORES', 'HARD_IS_HIGH', 'forgetting_events', 'first_learned', 'firs
 
 # %% ../nbs/08_scores.ipynb #16a1af09
 def _epoch_correct(c:np.ndarray, k:np.ndarray|None):
-    "Per block of `BLOCK` samples of `_hit_records` (`c`, `k`), yield (columns, (R, T, n) float): 1 where an epoch's views were mostly correct, 0 where mostly not, NaN where not observed"
-    for sl in _blocks(c.shape[-1]):   # one block at a time, as `hit_rate`: memory-mapped records are never copied whole
-        frac = _epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl])   # checks the records, as `hit_rate` does
+    "Per block of `BLOCK` samples of `hit_records` (`c`, `k`), yield (columns, (R, T, n) float): 1 where an epoch's views were mostly correct, 0 where mostly not, NaN where not observed"
+    for sl in blocks(c.shape[-1]):   # one block at a time, as `hit_rate`: memory-mapped records are never copied whole
+        frac = epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl])   # checks the records, as `hit_rate` does
         yield sl, np.where(np.isnan(frac), np.nan, (frac > 0.5).astype(np.float64))
 
 def _ffill(a:np.ndarray) -> np.ndarray:
@@ -43,7 +44,7 @@ def forgetting_events(
     counts=None, # same shape: views per epoch, when a sample can be seen several times in an epoch
 ) -> np.ndarray: # (N,) float: forgetting events (mean over runs); inf = never learnt; NaN = never observed
     "Toneva et al.: how often each sample goes from correct to incorrect between consecutive observed epochs"
-    c, k = _hit_records(correct, counts)
+    c, k = hit_records(correct, counts)
     out = np.empty(c.shape[-1])
     for sl, a in _epoch_correct(c, k):
         prev = (_ffill(a) if np.isnan(a).any() else a)[:, :-1]   # every epoch observed (eval mode): nothing to carry
@@ -58,7 +59,7 @@ def first_learned(
     counts=None, # same shape: views per epoch
 ) -> np.ndarray: # (N,) float: epoch 1..T (mean over runs); inf = not learnt for good; NaN = never observed
     "The first epoch (1-based) from which each sample is correct in every later observed epoch"
-    c, k = _hit_records(correct, counts)
+    c, k = hit_records(correct, counts)
     T, out = c.shape[1], np.empty(c.shape[-1])
     t = np.arange(T)[None, :, None]
     for sl, a in _epoch_correct(c, k):
@@ -75,7 +76,7 @@ def first_correct(
     counts=None, # same shape: views per epoch
 ) -> np.ndarray: # (N,) float: epoch 1..T (mean over runs); inf = never correct; NaN = never observed
     "The first epoch (1-based) in which each sample is classified correctly: the variable Toneva et al.'s code names `first_learned`"
-    c, k = _hit_records(correct, counts)
+    c, k = hit_records(correct, counts)
     T, out = c.shape[1], np.empty(c.shape[-1])
     for sl, a in _epoch_correct(c, k):
         hit = a == 1
@@ -87,7 +88,7 @@ def first_correct(
 # %% ../nbs/08_scores.ipynb #584fc5aa
 def _check_probs(probs) -> np.ndarray:
     "`probs` as a float (R, T, N) array, checked as `learnability` checks it"
-    return _checked_probs(_as_records(probs, 'probs'))
+    return checked_probs(as_records(probs, 'probs'))
 
 def confidence(
     probs, # (T, N) or (R, T, N): probability of the true label per epoch; NaN = not observed
@@ -120,7 +121,7 @@ def aum(
 ) -> np.ndarray: # (N,)
     "Pleiss et al.'s area under the margin: the mean margin over epochs (and runs)"
     if margins is None: raise ValueError("these records have no margins: record them with LearnabilityRecorder(margins=True) (the default)")
-    m = _as_records(margins, 'margins').astype(np.float64)
+    m = as_records(margins, 'margins').astype(np.float64)
     if np.isinf(m).any(): raise ValueError("margins contains ±inf")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', RuntimeWarning)

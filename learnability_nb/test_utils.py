@@ -17,7 +17,7 @@ from .data import IDX_MAGIC, IndexedDataset
 
 # %% auto #0
 __all__ = ['tiny_cnn', 'tiny_mlp', 'RepeatedIndexed', 'synth_dls', 'digits_png_folder', 'breast_cancer_df', 'text_df',
-           'write_idx', 'write_fake_fashion']
+           'write_idx', 'write_fake_fashion', 'import_graph', 'style_problems']
 
 # %% ../nbs/97_test_utils.ipynb #d327d6de
 def tiny_cnn(n_classes:int=10, in_channels:int=3, width:int=16):
@@ -128,3 +128,72 @@ def write_fake_fashion(
         write_idx(root / f"{part}-images-idx3-ubyte{'.gz' * gz}", rng.integers(0, 256, (n, 28, 28)))
         write_idx(root / f"{part}-labels-idx1-ubyte{'.gz' * gz}", np.arange(n) % 10)
     return root
+
+# %% ../nbs/97_test_utils.ipynb #dd34c2f9
+import ast, json, re
+
+def import_graph(
+    lib_path, # the package folder, e.g. `learnability_nb/`
+) -> dict: # module -> set of the package's modules it imports, anywhere in its code
+    "Which of the package's modules each module imports"
+    lib_path = Path(lib_path)
+    mods = {f.stem for f in lib_path.glob('*.py') if not f.stem.startswith('_')}
+    graph = {}
+    for m in sorted(mods):
+        tree, deps = ast.parse((lib_path/f'{m}.py').read_text()), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                parts = (node.module or '').split('.')
+                if node.level == 1: names = [parts[0]] if node.module else [a.name for a in node.names]
+                elif parts[0] == lib_path.name: names = [parts[1]] if len(parts) > 1 else [a.name for a in node.names]
+                else: names = []
+            elif isinstance(node, ast.Import):
+                names = [a.name.split('.')[1] for a in node.names if a.name.startswith(lib_path.name + '.')]
+            else: continue
+            deps |= {n for n in names if n in mods}
+        graph[m] = deps - {m}
+    return graph
+
+# %% ../nbs/97_test_utils.ipynb #400dd8a6
+_DATE = re.compile(r'\b20\d\d-[01]\d-[0-3]\d\b')
+_SENTENCE_END = re.compile(r'(?<!e\.g)(?<!i\.e)(?<!vs)(?<!etc)[.;] +[A-Z`(]')
+
+def _docstrings(src:str):
+    "(name, docstring) of every function and class defined in `src`"
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and ast.get_docstring(node):
+            yield node.name, ast.get_docstring(node)
+
+def style_problems(
+    nbs_path, # the notebooks folder
+    max_line:int=120, # longest line, code and prose
+    max_words:int=200, # longest prose cell
+    max_doc_words:int=20, # longest docstring (one sentence)
+) -> list: # one line per problem: notebook, cell, what
+    "What breaks the notebooks' house style"
+    out = []
+    for f in sorted(Path(nbs_path).glob('*.ipynb')):
+        cells = json.loads(f.read_text())['cells']
+        for i, c in enumerate(cells):
+            src, where = ''.join(c['source']), f"{f.name} cell {i} ({c.get('id')})"
+            long = [l for l in src.splitlines() if len(l) > max_line and 'http' not in l and not l.lstrip().startswith('|')]
+            if long: out.append(f"{where}: {len(long)} line(s) over {max_line} characters, e.g. {long[0][:60]!r}")
+            if _DATE.search(src): out.append(f"{where}: a date ({_DATE.search(src).group()}): history belongs in commits")
+            if c['cell_type'] == 'markdown':
+                n = len(re.sub(r'\$[^$]*\$|\|', ' ', src).split())
+                if n > max_words and f.stem != 'index': out.append(f"{where}: prose cell of {n} words (> {max_words})")
+                continue
+            first = src.split('\n', 1)[0]
+            if first.startswith('#| export'):
+                body = [l for l in src.splitlines()[1:] if l.strip() and not l.startswith('#')]
+                imports_only = all(l.startswith(('from ', 'import ', '    ')) for l in body)
+                if not imports_only and (i == 0 or cells[i - 1]['cell_type'] != 'markdown'):
+                    out.append(f"{where}: export cell without prose right before it")
+                try: docs = list(_docstrings(src.replace('#| export', '', 1)))
+                except SyntaxError: docs = []
+                for name, d in docs:
+                    if len(d.split()) > max_doc_words or _SENTENCE_END.search(d.strip().rstrip('.')):
+                        out.append(f"{where}: docstring of {name} is not one short sentence ({len(d.split())} words)")
+            elif not first.startswith('#| hide') and 'test_fail(' in src:
+                out.append(f"{where}: test_fail shown in the docs (edge cases go in a `#| hide` cell)")
+    return out
