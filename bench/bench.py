@@ -49,7 +49,7 @@ from learnability_nb.data import ImageTensorDataset, digits_dls, dls_from_datase
 from learnability_nb.fastdata import fast_dls, fast_dls_from_tensors
 from learnability_nb.callback import HostSyncCounter, LeanFit, LearnabilityRecorder
 from learnability_nb.test_utils import tiny_cnn
-from learnability_nb.experiment import fused_adamw
+from learnability_nb.fit import fused_adamw
 from learnability_nb.models import get_model
 from learnability_nb.test_utils import digits_png_folder
 

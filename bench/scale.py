@@ -113,7 +113,7 @@ def main(argv=None):
     free = shutil.disk_usage(out).free
     if need > 0.9 * free: sys.exit(f"the records need {need / 2**30:.1f} GiB but {out} has {free / 2**30:.1f} GiB free")
     from learnability_nb.records import load_records
-    from learnability_nb.experiment import write_report
+    from learnability_nb.report import write_report
     models, seeds = list(NAMES[:a.models]), list(range(a.seeds))
     rec_dir = out/'records'; rec_dir.mkdir(exist_ok=True)
     t0 = time.perf_counter()

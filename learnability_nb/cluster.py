@@ -6,7 +6,8 @@
 from __future__ import annotations
 import os, shutil
 from pathlib import Path
-from .experiment import grid, make_config, run_experiment
+from .experiment import grid, make_config
+from .pipeline import run_experiment
 
 # %% auto #0
 __all__ = ['SLURM_ALIASES', 'slurm_options', 'submit_grid']

@@ -11,8 +11,9 @@ import pandas as pd
 from scipy import stats
 from .stats import BLOCK, blocks, score_arrays, pair_table, is_constant
 # the interval statistics live in `stats`; kept importable from here, where they were first defined
-from .stats import (ONE_SEED, TWO_SEEDS, METHOD, FISHER, MAX_BOOT_SAMPLES, spearman_brown, bootstrap_draws, jackknife_counts,
-                    seed_table1, stat_columns, table1_ci, reliability_lines, seed_convergence)
+from .stats import (ONE_SEED, TWO_SEEDS, METHOD, FISHER, MAX_BOOT_SAMPLES, spearman_brown,
+                                   bootstrap_draws, jackknife_counts,
+                                   seed_table1, stat_columns, table1_ci, reliability_lines, seed_convergence)
 
 
 # %% auto #0
@@ -69,11 +70,15 @@ def hit_records(correct, counts=None) -> tuple:
     "`correct` and `counts` (None if not given) as (R, T, N) arrays of the same shape"
     c = as_records(correct, 'correct')
     k = None if counts is None else as_records(counts, 'counts')
-    if k is not None and k.shape != c.shape: raise ValueError(f"counts has shape {np.shape(counts)} but correct has {np.shape(correct)}")
+    if k is not None and k.shape != c.shape:
+        raise ValueError(f"counts has shape {np.shape(counts)} but correct has {np.shape(correct)}")
     return c, k
 
-def epoch_hit_fraction(c:np.ndarray, n:np.ndarray|None=None) -> np.ndarray:
-    "(R, T, n) float: the share of each epoch's views classified correctly, NaN where not observed, checking `correct` `c` (and `counts` `n`)"
+def epoch_hit_fraction(
+    c:np.ndarray, # (R, T, n) `correct`: hits per epoch, `NOT_OBSERVED` or NaN where not seen
+    n:np.ndarray|None=None, # (R, T, n) `counts`: views per epoch; None: one wherever observed
+) -> np.ndarray: # (R, T, n) float: hits / views, NaN where not observed
+    "The share of each epoch's views classified correctly, after checking `c` and `n`"
     if c.dtype.kind in 'iu':   # the recorder's int8: whole by construction, no float round trip to check
         obs = c != NOT_OBSERVED
         if (c < NOT_OBSERVED).any():
@@ -87,7 +92,8 @@ def epoch_hit_fraction(c:np.ndarray, n:np.ndarray|None=None) -> np.ndarray:
         if (c[obs] != np.round(c[obs])).any() or (c[obs] < 0).any():
             raise ValueError(f"correct must hold hit counts (0, 1, ...) or {NOT_OBSERVED} for not observed")
     if n is None:
-        if (c > 1).any(): raise ValueError("correct has entries > 1 (several hits in one epoch): pass `counts` too")   # NaN > 1 is False
+        if (c > 1).any():   # NaN > 1 is False
+            raise ValueError("correct has entries > 1 (several hits in one epoch): pass `counts` too")
         return c
     n = n.astype(np.float64)
     if not np.isfinite(n).all() or (n < 0).any() or ((n == 0) & obs).any() or ((n > 0) & ~obs).any():
@@ -98,7 +104,7 @@ def epoch_hit_fraction(c:np.ndarray, n:np.ndarray|None=None) -> np.ndarray:
 def hit_rate(
     correct, # (T, N) or (R, T, N): hits per epoch (0/1), `NOT_OBSERVED` (-1) or NaN = not seen
     counts=None, # same shape: times each sample was seen per epoch; default: 1 wherever observed
-) -> np.ndarray: # (N,) float64: mean over observed epochs of the share of views classified correctly; NaN if never observed
+) -> np.ndarray: # (N,) float64 hit rate of each sample; NaN if never observed
     "Mean over observed epochs of the share of each sample's views classified correctly"
     c, k = hit_records(correct, counts)
     N = c.shape[-1]
@@ -135,7 +141,8 @@ def learnability_rank(
 ) -> np.ndarray: # (N,) int ranks, 1 = easiest
     "Rank of each sample by learnability (Eq. 2): ties share the larger rank"
     s = np.asarray(scores)
-    if s.dtype == object or s.dtype.kind not in 'biuf': raise TypeError(f"scores must hold numbers, got dtype {s.dtype}")
+    if s.dtype == object or s.dtype.kind not in 'biuf':
+        raise TypeError(f"scores must hold numbers, got dtype {s.dtype}")
     if s.ndim != 1: raise ValueError(f"scores must be 1-D (N,), got shape {s.shape}")
     if s.size == 0: raise ValueError("scores is empty")
     if not np.isfinite(s).all():
@@ -168,13 +175,6 @@ def sample_scores(
     if correct is not None: df['hit_rate'] = hit_rate(correct, counts)
     return df
 
-# %% ../nbs/00_core.ipynb #850edc69
-def _check_scores(scores:dict) -> dict:
-    "Each model's (N,) learnability as a float array, two models at least"
-    arrs = score_arrays(scores, 'scores', seeds=False)
-    if len(arrs) < 2: raise ValueError(f"need at least two models to correlate, got {len(arrs)}: {list(arrs)}")
-    return arrs
-
 # %% ../nbs/00_core.ipynb #717d3522
 def correlation_table(
     scores:dict, # model name -> (N,) learnability of the same samples, in the same order
@@ -187,6 +187,13 @@ def correlation_table(
                  rank_r=stats.pearsonr(ranks[a], ranks[b]).statistic)
             for a, b in combinations(arrs, 2)]
     return pd.DataFrame(rows)
+
+# %% ../nbs/00_core.ipynb #850edc69
+def _check_scores(scores:dict) -> dict:
+    "Each model's (N,) learnability as a float array, two models at least"
+    arrs = score_arrays(scores, 'scores', seeds=False)
+    if len(arrs) < 2: raise ValueError(f"need at least two models to correlate, got {len(arrs)}: {list(arrs)}")
+    return arrs
 
 # %% ../nbs/00_core.ipynb #c65730d9
 def table1(
@@ -213,14 +220,15 @@ PAPER_TABLE1 = pd.DataFrame([
 
 # %% ../nbs/00_core.ipynb #eb1e6872
 def epoch_convergence(
-    probs:dict, # model name -> (T, N) or (R, T, N) probability of the true label, or a list of runs' (T, N); NaN = not observed
+    probs:dict, # model -> (T, N) or (R, T, N) probability of the true label, or a list of runs' (T, N); NaN: unseen
     after_block=None, # called after each block of samples (e.g. to release memory-mapped pages)
 ) -> pd.DataFrame: # columns model, t, r: Pearson r of L over the first t epochs with L over all T
-    "How far learnability is from its final value after t of T epochs: r(L over epochs 1..t, L over 1..T), per model"
+    "How far learnability is from its final value after t of T epochs, per model"
     rows = []
     for m, p in probs.items():
         runs = [as_records(a, f'probs[{m!r}]') for a in (p if isinstance(p, (list, tuple)) else [p])]
-        if len({r.shape[1:] for r in runs}) > 1: raise ValueError(f"{m}: the runs have different shapes {[r.shape for r in runs]}")
+        if len({r.shape[1:] for r in runs}) > 1:
+            raise ValueError(f"{m}: the runs have different shapes {[r.shape for r in runs]}")
         T, N = runs[0].shape[1:]
         n, sx, sxx, sxy, final = 0, np.zeros(T), np.zeros(T), np.zeros(T), np.empty(N)
         for sl in blocks(N):   # moments summed block by block: the runs are never stacked whole
@@ -232,10 +240,10 @@ def epoch_convergence(
             x = L_t[:, np.isfinite(L_t).all(0)] - 0.5   # shifted to the middle of [0, 1]: less cancellation in the sums
             n, sx, sxx, sxy = n + x.shape[1], sx + x.sum(1), sxx + (x * x).sum(1), sxy + (x * x[-1]).sum(1)
             if after_block is not None: after_block()
-        if is_constant(final[np.isfinite(final)]): raise ValueError(f"{m}: learnability is the same for every sample (zero variance): nothing to correlate")
+        if is_constant(final[np.isfinite(final)]):
+            raise ValueError(f"{m}: learnability is the same for every sample (zero variance): nothing to correlate")
         with np.errstate(invalid='ignore', divide='ignore'):
             cov, var = sxy - sx * sx[-1] / n, sxx - sx * sx / n
             r = np.clip(cov / np.sqrt(var * var[-1]), -1, 1)
         rows += [dict(model=m, t=t, r=v) for t, v in enumerate(r, 1)]
     return pd.DataFrame(rows)
-

@@ -38,7 +38,7 @@ __all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'NoSplitIdx', 'IndexedDataset', 'TestI
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
 class NoSplitIdx:
-    "fastai's `tta` switches datasets to training transforms with `set_split_idx`: the package's datasets have no split-dependent transforms"
+    "A `set_split_idx` that does nothing, for datasets without split-dependent transforms"
     @contextmanager
     def set_split_idx(self, i): yield
 
@@ -57,15 +57,17 @@ class IndexedDataset(NoSplitIdx):
         item = self.ds[i]
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             what = f"a {type(item).__name__}" + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
-            raise TypeError(f"IndexedDataset expects each item of the dataset to be an (x, y) pair, but item {i} is {what}")
+            raise TypeError(f"IndexedDataset expects each item of the dataset to be an (x, y) pair, "
+                            f"but item {i} is {what}")
         return item[0], item[1], i
     def __repr__(self): return f"IndexedDataset({len(self)} items of {type(self.ds).__name__})"
     def new_empty(self):
         "An empty dataset of the same kind (what fastai's `Learner.export` keeps instead of the data)"
         return IndexedDataset([])
 
+# %% ../nbs/01_data.ipynb #3f8b9ae6
 class TestItems(NoSplitIdx):
-    "Items for a test loader of the package's `DataLoaders` (`dls.test_dl`, `learn.predict`): each an input or an `(x, y)` pair"
+    "Items of a test loader (`dls.test_dl`, `learn.predict`): each an input or an `(x, y)` pair"
     def __init__(self, items): self.items = list(items)
     def __len__(self): return len(self.items)
     def __getitem__(self, i):
@@ -94,19 +96,22 @@ def split_idxs(
     seed:int=0, # the split is a function of `seed` only
 ) -> tuple[np.ndarray, np.ndarray]: # sorted int64 (train_idxs, valid_idxs)
     "Split `range(N)` into train and valid, stratified by label when every class can be split"
-    if not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be between 0 and 1 (exclusive), got {valid_pct}")
+    if not 0 < valid_pct < 1:
+        raise ValueError(f"valid_pct must be between 0 and 1 (exclusive), got {valid_pct}")
     labels = np.asarray(labels)
     n, n_classes = len(labels), len(np.unique(labels))
     n_valid = int(np.ceil(n * valid_pct))
-    if n_valid < 1 or n - n_valid < 1: raise ValueError(f"valid_pct={valid_pct} leaves an empty train or valid set for {n} samples")
-    can_stratify = np.bincount(np.unique(labels, return_inverse=True)[1]).min() >= 2 and min(n_valid, n - n_valid) >= n_classes
+    if n_valid < 1 or n - n_valid < 1:
+        raise ValueError(f"valid_pct={valid_pct} leaves an empty train or valid set for {n} samples")
+    can_stratify = (np.bincount(np.unique(labels, return_inverse=True)[1]).min() >= 2
+                    and min(n_valid, n - n_valid) >= n_classes)
     train, valid = train_test_split(np.arange(n), test_size=n_valid, random_state=seed,
                                     stratify=labels if can_stratify else None)
     return np.sort(train), np.sort(valid)
 
 # %% ../nbs/01_data.ipynb #2e51d96e
 class ImageTensorDataset:
-    "Images (N,C,H,W) and labels (N,) held as tensors; `tfm` (if any) is applied to each image when read"
+    "Images (N,C,H,W) and labels (N,) held as tensors, with an optional per-image transform `tfm` applied when read"
     def __init__(self,
         images:torch.Tensor, # (N,C,H,W), any dtype
         labels:torch.Tensor, # (N,) int64 class labels
@@ -129,7 +134,8 @@ def denormalize(
 ) -> torch.Tensor: # images in [0, 1], ready for `show_images`
     "Undo per-channel normalisation, for display"
     if stats is None: return x.clamp(0, 1)
-    mean, std = (torch.as_tensor(s, dtype=x.dtype, device=x.device).reshape(-1, 1, 1) for s in stats) # (C,) or (1,C,1,1)
+    # each of `stats` is (C,) or (1,C,1,1)
+    mean, std = (torch.as_tensor(s, dtype=x.dtype, device=x.device).reshape(-1, 1, 1) for s in stats)
     return (x * std + mean).clamp(0, 1)
 
 # %% ../nbs/01_data.ipynb #782c17b1
@@ -152,16 +158,20 @@ def show_indexed(
     "Show images with their sample index, label and (if given) prediction: green when right, red when wrong"
     max_n = _check_max_n(max_n)
     x, y = torch.as_tensor(x).detach().cpu(), torch.as_tensor(y).detach().cpu()
-    if x.ndim != 4 or x.shape[1] not in (1, 3): raise ValueError(f"x must be images shaped (B, 1 or 3, H, W), got {tuple(x.shape)}")
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"x must be images shaped (B, 1 or 3, H, W), got {tuple(x.shape)}")
     B = len(x)
-    if y.shape != (B,): raise ValueError(f"y must hold one class id per image, shaped ({B},), got {tuple(y.shape)}")
+    if y.shape != (B,):
+        raise ValueError(f"y must hold one class id per image, shaped ({B},), got {tuple(y.shape)}")
     if idx is not None:
         idx = torch.as_tensor(idx).detach().cpu()
-        if idx.shape != (B,): raise ValueError(f"idx must hold one sample index per image, shaped ({B},), got {tuple(idx.shape)}")
+        if idx.shape != (B,):
+            raise ValueError(f"idx must hold one sample index per image, shaped ({B},), got {tuple(idx.shape)}")
     if preds is not None:
         preds = torch.as_tensor(preds).detach().cpu()
         if preds.ndim == 2: preds = preds.argmax(1)
-        if preds.shape != (B,): raise ValueError(f"preds must be ({B},) class ids or ({B}, n_classes) scores, got {tuple(preds.shape)}")
+        if preds.shape != (B,):
+            raise ValueError(f"preds must be ({B},) class ids or ({B}, n_classes) scores, got {tuple(preds.shape)}")
     n = min(max_n, B)
     if n == 0: raise ValueError("the batch is empty: nothing to show")
     name = (lambda c: str(vocab[c])) if vocab is not None else str
@@ -178,9 +188,11 @@ def show_indexed(
             ax.set_title(f"{title}\npred {name(int(preds[i]))}", fontsize=9, color='green' if right else 'red')
     return axs
 
+# %% ../nbs/01_data.ipynb #73d98d88
 class ShowIndexed:
     "`show_batch` and `show_results` for loaders of plain `(x, y, idx)` image batches, using `vocab` and `stats`"
-    vocab, stats, n_inp = None, None, 1 # set by the builders: class names, and the (mean, std) the images are normalised with
+    # set by the builders: class names, and the (mean, std) the images are normalised with
+    vocab, stats, n_inp = None, None, 1
     def show_batch(self,
         b=None, # a batch `(x, y, idx)` of this loader; None: `one_batch()`
         max_n:int=9, # number of images
@@ -222,7 +234,7 @@ class IndexedDL(ShowIndexed, DataLoader):
     def __init__(self, dataset=None, vocab=None, stats=None, **kwargs):
         super().__init__(dataset, **kwargs); self.vocab, self.stats = vocab, stats
     def new(self, dataset=None, cls=None, **kwargs):
-        "A loader like this one, with `kwargs` changed; items that carry no index (`dls.test_dl(items)`) become `TestItems`"
+        "A loader like this one with `kwargs` changed; items without an index (`dls.test_dl`) become `TestItems`"
         if dataset is not None and not getattr(dataset, 'yields_index', False) and not isinstance(dataset, TestItems):
             dataset = TestItems(dataset)
         return super().new(dataset, cls, **{'vocab': self.vocab, 'stats': self.stats, **kwargs})
@@ -262,16 +274,24 @@ def dls_from_datasets(
     "fastai `DataLoaders` over `IndexedDataset`s: batches are `(x, y, idx)`"
     train_eval_ds = train_ds if train_eval_ds is None else train_eval_ds
     if len(train_eval_ds) != len(train_ds):
-        raise ValueError(f"train_eval_ds has {len(train_eval_ds)} items but train_ds has {len(train_ds)}: they must be the same samples in the same order")
-    if isinstance(bs, bool) or not isinstance(bs, Integral) or bs < 1: raise ValueError(f"bs must be an int >= 1, got {bs!r}")
-    if len(train_ds) < bs: raise ValueError(f"bs={bs} is larger than the training set ({len(train_ds)} items): dls.train drops incomplete batches and would be empty")
+        raise ValueError(f"train_eval_ds has {len(train_eval_ds)} items but train_ds has {len(train_ds)}: "
+                         "they must be the same samples in the same order")
+    if isinstance(bs, bool) or not isinstance(bs, Integral) or bs < 1:
+        raise ValueError(f"bs must be an int >= 1, got {bs!r}")
+    if len(train_ds) < bs:
+        raise ValueError(f"bs={bs} is larger than the training set ({len(train_ds)} items): "
+                         "dls.train drops incomplete batches and would be empty")
     vocab = vocab if vocab is not None else getattr(train_ds, "classes", getattr(train_ds, "vocab", None))
-    if vocab is None: raise ValueError(f"pass vocab= (the class names): {type(train_ds).__name__} has no `classes` or `vocab`")
+    if vocab is None:
+        raise ValueError(f"pass vocab= (the class names): {type(train_ds).__name__} has no `classes` or `vocab`")
     name, vocab = name or type(train_ds).__name__, list(vocab)
     kw = dict(bs=bs, num_workers=num_workers, vocab=vocab, stats=stats)
-    dls = DataLoaders(_dl(train_ds, shuffle=True, drop_last=True, **kw), _dl(valid_ds, shuffle=False, drop_last=False, **kw),
-                      _dl(train_eval_ds, shuffle=False, drop_last=False, **kw), device=device if device is not None else default_device())
-    dls.fingerprint = fingerprint or data_fingerprint(name, len(train_ds), len(valid_ds), *_content_parts(train_eval_ds), *_content_parts(valid_ds))
+    dls = DataLoaders(_dl(train_ds, shuffle=True, drop_last=True, **kw),
+                      _dl(valid_ds, shuffle=False, drop_last=False, **kw),
+                      _dl(train_eval_ds, shuffle=False, drop_last=False, **kw),
+                      device=device if device is not None else default_device())
+    dls.fingerprint = fingerprint or data_fingerprint(name, len(train_ds), len(valid_ds),
+                                                      *_content_parts(train_eval_ds), *_content_parts(valid_ds))
     dls.vocab,dls.dataset_name,dls.stats,dls.splits = vocab,name,stats,None
     dls.c = dls.n_classes = len(dls.vocab)
     return dls
@@ -284,13 +304,13 @@ def yields_index(dl) -> bool:
 def train_eval_dl(
     dls:DataLoaders, # from a builder in this module, or any fastai `DataLoaders`
 ) -> DataLoader: # the training set, in order, every sample once, through the validation transforms
-    "The loader to evaluate every training sample with: `dls[2]` if present, else the training items the way `dls.test_dl` reads them"
+    "The loader to evaluate every training sample with: `dls[2]`, else the training items as `dls.test_dl` reads them"
     if len(dls.loaders) > 2: return dls[2]
     train_ds = dls.train.dataset
     if not isinstance(dls.train, DataLoader):  # a PyTorch loader: the same dataset, in order
         t = dls.train
-        return TorchDataLoader(train_ds, batch_size=t.batch_size, shuffle=False, drop_last=False, num_workers=t.num_workers,
-                               collate_fn=t.collate_fn)
+        return TorchDataLoader(train_ds, batch_size=t.batch_size, shuffle=False, drop_last=False,
+                               num_workers=t.num_workers, collate_fn=t.collate_fn)
     if yields_index(dls.train): return dls.train.new(shuffle=False, drop_last=False)
     if isinstance(train_ds, (Datasets, TfmdLists)) and isinstance(dls.valid.dataset, (Datasets, TfmdLists)):
         # fastai's own way: the training items through the validation transforms (no augmentation), labels included
@@ -300,15 +320,16 @@ def train_eval_dl(
 
 # %% ../nbs/01_data.ipynb #529017b8
 def dataset_items(
-    ds, # a training set: fastai `Datasets`/`TfmdLists`/`TabularPandas`, `IndexedDataset`, `Subset`, torchvision `ImageFolder`, ...
-): # a list (file paths, texts, ...) or a DataFrame (rows), one entry per sample in `ds` order; None where `ds` exposes none
+    ds, # a training set: fastai `Datasets`/`TfmdLists`/`TabularPandas`, `IndexedDataset`, `Subset`, `ImageFolder`...
+): # a list (paths, texts, ...) or a DataFrame (rows), one entry per sample in `ds` order; None if `ds` exposes none
     "What each sample of `ds` is, where the dataset says: file paths, DataFrame rows, texts"
     if isinstance(ds, IndexedDataset): return dataset_items(ds.ds)
     if isinstance(ds, Subset):
         inner, idxs = dataset_items(ds.dataset), [int(i) for i in ds.indices]
         if inner is None: return None
         return inner.iloc[idxs].reset_index(drop=True) if isinstance(inner, pd.DataFrame) else [inner[i] for i in idxs]
-    if all(hasattr(ds, a) for a in ('procs', 'cat_names', 'cont_names', 'decode')):  # a `TabularPandas`: its rows, decoded
+    # a `TabularPandas`: its rows, decoded
+    if all(hasattr(ds, a) for a in ('procs', 'cat_names', 'cont_names', 'decode')):
         return ds.new(ds.items.copy()).decode().items.reset_index(drop=True)
     if isinstance(ds, (Datasets, TfmdLists)):
         items = ds.items
@@ -364,7 +385,8 @@ def _cifar_root(path): return Path(path).expanduser() if path is not None else f
 # all that a CIFAR-10 batch file may ask pickle to build: numpy arrays (by numpy's own reconstruction functions, as
 # pickled by numpy 1 and 2) and Python 3's way of pickling bytes at protocol 2; dicts, lists, ints and bytes need none
 _CIFAR_GLOBALS = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
-                  *((m, f) for m in ('numpy.core.multiarray', 'numpy._core.multiarray') for f in ('_reconstruct', 'scalar')),
+                  *((m, f) for m in ('numpy.core.multiarray', 'numpy._core.multiarray')
+                    for f in ('_reconstruct', 'scalar')),
                   *((m, '_frombuffer') for m in ('numpy.core.numeric', 'numpy._core.numeric'))}
 
 class _Refused(pickle.UnpicklingError): "A pickle that asks for something a CIFAR-10 batch never holds"
@@ -382,9 +404,11 @@ def _unpickle(fn):
         with open(fn, "rb") as f: d = _BatchUnpickler(f, encoding="latin1").load()
     except _Refused as e: raise ValueError(f"{fn} is not a CIFAR-10 batch: {e}. {_CIFAR_HOWTO}") from None
     except Exception as e:
-        raise ValueError(f"could not read {fn} ({type(e).__name__}: {e}): the CIFAR-10 archive looks truncated or corrupt. "
+        raise ValueError(f"could not read {fn} ({type(e).__name__}: {e}): "
+                         "the CIFAR-10 archive looks truncated or corrupt. "
                          f"Delete {fn.parent} and get it again. {_CIFAR_HOWTO}") from None
-    if not isinstance(d, dict): raise ValueError(f"{fn} holds a {type(d).__name__}, expected a dict: not a CIFAR-10 batch. {_CIFAR_HOWTO}")
+    if not isinstance(d, dict):
+        raise ValueError(f"{fn} holds a {type(d).__name__}, expected a dict: not a CIFAR-10 batch. {_CIFAR_HOWTO}")
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
 
 def _read_cifar_batch(fn):
@@ -392,9 +416,11 @@ def _read_cifar_batch(fn):
     d = _unpickle(fn)
     data, labels = np.asarray(d.get("data")), np.asarray(d.get("labels"), dtype=np.int64)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise ValueError(f"{fn}: b'data' should be a uint8 array of shape (n, 3072), got {data.dtype} {data.shape}. {_CIFAR_HOWTO}")
+        raise ValueError(f"{fn}: b'data' should be a uint8 array of shape (n, 3072), "
+                         f"got {data.dtype} {data.shape}. {_CIFAR_HOWTO}")
     if labels.shape != (len(data),) or (len(labels) and (labels.min() < 0 or labels.max() > 9)):
-        raise ValueError(f"{fn}: b'labels' should be {len(data)} labels in 0..9, got shape {labels.shape}. {_CIFAR_HOWTO}")
+        raise ValueError(f"{fn}: b'labels' should be {len(data)} labels in 0..9, "
+                         f"got shape {labels.shape}. {_CIFAR_HOWTO}")
     return data.reshape(-1, 3, 32, 32), labels
 
 # %% ../nbs/01_data.ipynb #930e4d32
@@ -410,14 +436,19 @@ def load_cifar10(
         download_and_extract_archive(CIFAR10.url, str(root), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
     files = CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["filename"], CIFAR10.meta["md5"]]]
     missing = [f for f, _ in files if not (folder / f).is_file()]
-    if missing: raise FileNotFoundError(f"CIFAR-10 not found: looked for {', '.join(missing)} in {folder}. {_CIFAR_HOWTO}")
+    if missing:
+        raise FileNotFoundError(f"CIFAR-10 not found: looked for {', '.join(missing)} in {folder}. {_CIFAR_HOWTO}")
     if check_md5:
         bad = [f for f, md5 in files if not check_integrity(str(folder / f), md5)]
-        if bad: raise ValueError(f"md5 mismatch for {', '.join(bad)} in {folder}: not the published CIFAR-10 files. {_CIFAR_HOWTO}")
+        if bad: raise ValueError(f"md5 mismatch for {', '.join(bad)} in {folder}: "
+                                 f"not the published CIFAR-10 files. {_CIFAR_HOWTO}")
     train = [_read_cifar_batch(folder / f) for f, _ in CIFAR10.train_list]
     test_images, test_labels = _read_cifar_batch(folder / CIFAR10.test_list[0][0])
-    classes = [c.decode() if isinstance(c, bytes) else str(c) for c in _unpickle(folder / CIFAR10.meta["filename"]).get("label_names", [])]
-    if len(classes) != 10: raise ValueError(f"{folder / CIFAR10.meta['filename']}: b'label_names' should list 10 class names, got {len(classes)}. {_CIFAR_HOWTO}")
+    classes = [c.decode() if isinstance(c, bytes) else str(c)
+               for c in _unpickle(folder / CIFAR10.meta["filename"]).get("label_names", [])]
+    if len(classes) != 10:
+        raise ValueError(f"{folder / CIFAR10.meta['filename']}: b'label_names' should list 10 class names, "
+                         f"got {len(classes)}. {_CIFAR_HOWTO}")
     return dict(train_images=torch.from_numpy(np.concatenate([x for x, _ in train])),
                 train_labels=torch.from_numpy(np.concatenate([y for _, y in train])),
                 test_images=torch.from_numpy(test_images), test_labels=torch.from_numpy(test_labels), classes=classes)
@@ -427,7 +458,7 @@ def cifar10_dls(
     path=None, # folder holding `cifar-10-batches-py`; None: fastai's data folder / 'cifar10' (~/.fastai/data/cifar10)
     bs:int=128, # batch size
     augment:bool=True, # random crop 32 with padding 4 + horizontal flip on `dls.train`
-    seed:int=0, # not used: the split is CIFAR-10's (train batches / test batch); accepted so every builder takes the same arguments
+    seed:int=0, # not used: the split is CIFAR-10's own; accepted so every builder takes the same arguments
     device=None, # where batches go; None: fastai's `default_device()`
     num_workers:int=0, # worker processes per loader
     download:bool=False, # download the archive with torchvision if `path` lacks it
@@ -456,14 +487,17 @@ def read_idx(
     fn = Path(fn)
     try:
         with (gzip.open(fn, 'rb') if fn.suffix == '.gz' else open(fn, 'rb')) as f: data = f.read()
-    except (OSError, EOFError, zlib.error) as e: raise ValueError(f"{fn}: could not read it ({e}): the file is corrupt") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"{fn}: could not read it ({e}): the file is corrupt") from None
     head = 4 * (ndim + 1)
-    if len(data) < head: raise ValueError(f"{fn}: {len(data)} bytes, too short for an IDX header ({head} bytes): truncated")
+    if len(data) < head:
+        raise ValueError(f"{fn}: {len(data)} bytes, too short for an IDX header ({head} bytes): truncated")
     magic, *dims = (int(v) for v in np.frombuffer(data, '>u4', ndim + 1))
     if magic != IDX_MAGIC[ndim]:
         raise ValueError(f"{fn}: magic number {magic}, expected {IDX_MAGIC[ndim]} "
                          f"(uint8 {'images' if ndim == 3 else 'labels'})")
-    if ndim == 3 and dims[1:] != [28, 28]: raise ValueError(f"{fn}: images of {dims[1]}×{dims[2]} pixels, expected 28×28")
+    if ndim == 3 and dims[1:] != [28, 28]:
+        raise ValueError(f"{fn}: images of {dims[1]}×{dims[2]} pixels, expected 28×28")
     need = head + int(np.prod(dims, dtype=np.int64))  # what the header claims, checked against the bytes there
     if len(data) != need:
         raise ValueError(f"{fn}: the header claims {dims[0]} items ({need} bytes) but the file has {len(data)} bytes: "
@@ -486,7 +520,8 @@ def _find_fashion(path=None) -> dict:
     "{part: file} from the first folder holding all four files, each `.gz` or not"
     folders = _fashion_folders(path)
     for d in folders:
-        found = {k: next((d / (f + e) for e in ('.gz', '') if (d / (f + e)).is_file()), None) for k, f in _FASHION_FILES.items()}
+        found = {k: next((d / (f + e) for e in ('.gz', '') if (d / (f + e)).is_file()), None)
+                 for k, f in _FASHION_FILES.items()}
         if all(found.values()): return found
     raise FileNotFoundError(f"Fashion-MNIST not found: looked for {', '.join(_FASHION_FILES.values())} (.gz or not) "
                             f"in {', '.join(map(str, folders))}. {_FASHION_HOWTO}")
@@ -499,8 +534,10 @@ def load_fashion_mnist(
     arrs = {k: read_idx(f, 3 if k.endswith('images') else 1) for k, f in files.items()}
     for part in ('train', 'test'):
         x, y, fy = arrs[f'{part}_images'], arrs[f'{part}_labels'], files[f'{part}_labels']
-        if len(x) != len(y): raise ValueError(f"{files[f'{part}_images']} holds {len(x)} images but {fy} holds {len(y)} labels")
-        if len(y) and y.max() > 9: raise ValueError(f"{fy}: label {int(y.max())} at position {int(y.argmax())}, expected 0-9")
+        if len(x) != len(y):
+            raise ValueError(f"{files[f'{part}_images']} holds {len(x)} images but {fy} holds {len(y)} labels")
+        if len(y) and y.max() > 9:
+            raise ValueError(f"{fy}: label {int(y.max())} at position {int(y.argmax())}, expected 0-9")
     return arrs['train_images'], arrs['train_labels'], arrs['test_images'], arrs['test_labels']
 
 # %% ../nbs/01_data.ipynb #9e260bab
@@ -540,8 +577,9 @@ def fashion_mnist_dls(
     labels = lambda y: torch.from_numpy(y.astype(np.int64))
     fp = data_fingerprint(x_train, y_train, x_test, y_test, train_idxs, f"size={size}", "norm=train mean/std")
     dls = dls_from_datasets(ImageTensorDataset(train, labels(y_train[train_idxs]), norm),
-                            ImageTensorDataset(test, labels(y_test), norm), bs=bs, device=device, num_workers=num_workers,
-                            name='fashion_mnist', vocab=list(FashionMNIST.classes), stats=(mean, std), fingerprint=fp)
+                            ImageTensorDataset(test, labels(y_test), norm), bs=bs, device=device,
+                            num_workers=num_workers, name='fashion_mnist', vocab=list(FashionMNIST.classes),
+                            stats=(mean, std), fingerprint=fp)
     dls.splits = (train_idxs, None)
     return dls
 
@@ -561,12 +599,13 @@ def load_learnability_table(
 def readable_cache_path(
     path, # an image folder
 ) -> Path: # the JSON file caching which of its files are readable images
-    "Where `image_folder_dls` caches the readability of a folder's files: `$LEARNABILITY_CACHE` or ~/.cache/learnability_nb"
-    root = os.environ.get('LEARNABILITY_CACHE') or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'learnability_nb'
+    "Where `image_folder_dls` caches which files of the folder `path` are readable images"
+    root = (os.environ.get('LEARNABILITY_CACHE')
+            or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'learnability_nb')
     return Path(root)/f"readable-{hashlib.sha1(str(Path(path).expanduser().resolve()).encode()).hexdigest()[:16]}.json"
 
 def _bad_images(files, root=None, cache=None) -> list:
-    "The files that PIL cannot read (`verify`, no decoding); with a `cache` file, only files new or changed (size, mtime) since are opened"
+    "The files PIL cannot read (`verify`, no decoding), opening only files new or changed since `cache` was written"
     known = {}
     if cache is not None and Path(cache).exists():
         try: known = json.loads(Path(cache).read_text())
@@ -592,6 +631,7 @@ def _bad_images(files, root=None, cache=None) -> list:
         except OSError as e: warnings.warn(f"could not write the readability cache {cache}: {e}")
     return bad
 
+# %% ../nbs/01_data.ipynb #8a104a4e
 def image_folder_dls(
     path, # folder with one subfolder of images per class
     size:int=32, # images are resized to size×size
@@ -602,22 +642,27 @@ def image_folder_dls(
     stats=imagenet_stats, # (mean, std) per channel to normalise with
     device=None, # where batches go; None: fastai's `default_device()`
     num_workers:int=0, # worker processes per loader
-    skip_bad_images:bool=False, # leave out files that are not readable images (and say how many) instead of refusing the folder
-    readable_cache=True, # cache which files are readable (True: `readable_cache_path(path)`; a file; False: check every file)
+    skip_bad_images:bool=False, # leave out unreadable files (and say how many) instead of refusing the folder
+    readable_cache=True, # True: cache at `readable_cache_path(path)`; a path: cache there; False: check every file
 ) -> DataLoaders:
     "A torchvision `ImageFolder` (path/class/image) split by `seed`; every file is checked to be a readable image first"
     path = Path(path).expanduser()
-    if not path.is_dir(): raise FileNotFoundError(f"image folder {path} does not exist: expected {path}/<class name>/<images>")
-    tfm = [v2.ToImage(), v2.Resize((size, size), antialias=True), v2.ToDtype(torch.float32, scale=True), v2.Normalize(*stats)]
+    if not path.is_dir():
+        raise FileNotFoundError(f"image folder {path} does not exist: expected {path}/<class name>/<images>")
+    tfm = [v2.ToImage(), v2.Resize((size, size), antialias=True), v2.ToDtype(torch.float32, scale=True),
+           v2.Normalize(*stats)]
     try: ds = ImageFolder(str(path), transform=v2.Compose(tfm))
     except FileNotFoundError as e:
-        raise FileNotFoundError(f"{path} has no class subfolders with images: expected {path}/<class name>/<images> ({e})") from None
-    cache = (readable_cache_path(path) if readable_cache is True else None if readable_cache is False or readable_cache is None
-             else Path(readable_cache))
+        raise FileNotFoundError(f"{path} has no class subfolders with images: "
+                                f"expected {path}/<class name>/<images> ({e})") from None
+    cache = (readable_cache_path(path) if readable_cache is True
+             else None if readable_cache is False or readable_cache is None else Path(readable_cache))
     bad = _bad_images([f for f, _ in ds.samples], path, cache)
     if bad and not skip_bad_images:
-        names = ', '.join(os.path.relpath(f, path) for f in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else '')
-        raise ValueError(f"{len(bad)} file(s) in {path} are not readable images: {names}. Remove them, or leave them out "
+        names = (', '.join(os.path.relpath(f, path) for f in bad[:5])
+                 + (f" and {len(bad) - 5} more" if len(bad) > 5 else ''))
+        raise ValueError(f"{len(bad)} file(s) in {path} are not readable images: {names}. "
+                         "Remove them, or leave them out "
                          "with skip_bad_images=True (learnability_run --skip_bad_images)")
     if bad:
         left_out = set(bad)
@@ -628,7 +673,8 @@ def image_folder_dls(
     train_ds = ds
     if augment:
         train_ds = copy.copy(ds)
-        train_ds.transform = v2.Compose(tfm[:2] + [v2.RandomCrop(size, padding=size // 8), v2.RandomHorizontalFlip()] + tfm[2:])
+        train_ds.transform = v2.Compose(tfm[:2] + [v2.RandomCrop(size, padding=size // 8), v2.RandomHorizontalFlip()]
+                                        + tfm[2:])
     files = [(os.path.relpath(f, path), os.path.getsize(f), label) for f, label in ds.samples]
     fp = data_fingerprint(files, train_idxs, f"size={size}", f"augment={augment}", f"norm={stats}")
     dls = dls_from_datasets(Subset(train_ds, train_idxs), Subset(ds, valid_idxs), Subset(ds, train_idxs), bs=bs,

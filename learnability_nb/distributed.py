@@ -12,8 +12,7 @@ from fastai.torch_core import num_distrib, rank_distrib
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['is_distributed', 'base_dls', 'shard_weights', 'world_size', 'init_distributed', 'share', 'on_rank0', 'parse_shard',
-           'lock_is_stale', 'claim']
+__all__ = ['is_distributed', 'base_dls', 'shard_weights', 'combine_ranks', 'world_size', 'init_distributed', 'share', 'on_rank0']
 
 # %% ../nbs/09_distributed.ipynb #717841e5
 @patch
@@ -43,6 +42,22 @@ def shard_weights(dl:DistributedDL, n_items:int) -> torch.Tensor|None:
     if real >= n_items: return None
     w = torch.zeros(n_items, dtype=torch.float32); w[:real] = 1
     return w
+
+# %% ../nbs/09_distributed.ipynb #ce3fa6ee
+def combine_ranks(
+    buf:dict, # one process's per-sample sums of this epoch (`EpochAccumulator.buf`), replaced by every process's total
+):
+    "Add up every process's per-sample sums in one `all_reduce` (a sample's label travels as label + 1)"
+    n = len(buf['seen'])
+    seen = buf['seen'] > 0
+    keys = [k for k in ('sum_p', 'sum_m', 'seen', 'hits') if k in buf]
+    parts = [buf[k] for k in keys] + [(buf['labels'] + 1) * seen, seen, buf['bad'].reshape(1)]
+    packed = torch.cat([p.double() for p in parts])
+    dist.all_reduce(packed)
+    *sums, lab, ranks, bad = packed.split([n] * (len(keys) + 2) + [1])
+    for k, s in zip(keys, sums): buf[k] = s.float() if k.startswith('sum_') else s.round().int()
+    buf['labels'] = torch.where(ranks > 0, (lab / ranks.clamp(min=1)).round().long() - 1, -1)
+    buf['bad'] = bad.round().long().squeeze(0)
 
 # %% ../nbs/09_distributed.ipynb #8ac7ec9b
 import pickle
@@ -77,68 +92,3 @@ def on_rank0(f, *args, **kwargs):
     res, err = share((res, err))
     if err is not None: raise err
     return res
-
-# %% ../nbs/09_distributed.ipynb #ecbb4473
-import json, os, socket, time
-from contextlib import contextmanager
-from pathlib import Path
-
-def parse_shard(
-    shard:str|None, # 'I/N', or '/N' to take I from the environment variable `SLURM_ARRAY_TASK_ID`
-) -> tuple|None: # (I, N), or None for the whole grid
-    "Which share of the grid this job runs"
-    if shard is None: return None
-    s = str(shard).strip()
-    i, sep, n = s.partition('/')
-    if not sep: raise ValueError(f"--shard must be I/N (e.g. 0/4), or /N with I from SLURM_ARRAY_TASK_ID; got {shard!r}")
-    if i == '':
-        i = os.environ.get('SLURM_ARRAY_TASK_ID')
-        if i is None: raise ValueError(f"--shard {shard!r} takes I from SLURM_ARRAY_TASK_ID, which is not set")
-    try: i, n = int(i), int(n)
-    except ValueError: raise ValueError(f"--shard must be two integers I/N, got {shard!r}") from None
-    if n < 1: raise ValueError(f"--shard {i}/{n}: N must be at least 1")
-    if not 0 <= i < n: raise ValueError(f"--shard {i}/{n}: I must be in 0..{n - 1}")
-    return i, n
-
-def _holder(lock:Path) -> dict:
-    try: return json.loads(lock.read_text())
-    except (OSError, ValueError): return {}
-
-def _alive(pid:int) -> bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-def lock_is_stale(
-    lock:Path, # a lock file written by `claim`
-    stale_after:float=7200, # seconds without a touch after which a lock of another host counts as dead
-) -> bool:
-    "Is `lock` held by nobody any more (its process died, or, on another host, it was not touched for `stale_after` s)?"
-    h = _holder(lock)
-    if h.get('host') == socket.gethostname() and isinstance(h.get('pid'), int): return not _alive(h['pid'])
-    try: return time.time() - lock.stat().st_mtime > stale_after
-    except FileNotFoundError: return True
-
-@contextmanager
-def claim(
-    path, # the file a run writes (its records); the lock is `path` + '.lock'
-    stale_after:float=7200, # see `lock_is_stale`
-):
-    "Hold the lock of a run while it trains: yields the lock's path, or None if another live job holds it"
-    path = Path(path); lock = path.with_name(path.name + '.lock')
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    me = json.dumps(dict(host=socket.gethostname(), pid=os.getpid(), since=time.time()))
-    for _ in range(2):
-        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            if not lock_is_stale(lock, stale_after): yield None; return
-            stale = lock.with_name(f"{lock.name}.stale.{os.getpid()}")
-            try: os.replace(lock, stale); stale.unlink()   # one job wins the rename; the others find no lock or a new one
-            except FileNotFoundError: pass
-            continue
-        with os.fdopen(fd, 'w') as f: f.write(me)
-        try: yield lock
-        finally: lock.unlink(missing_ok=True)
-        return
-    yield None

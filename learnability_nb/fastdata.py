@@ -12,7 +12,8 @@ from torchvision.transforms import v2
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.torch_core import default_device
-from .data import ImageTensorDataset, IndexedDL, ShowIndexed, NoSplitIdx, TestItems, cifar10_dls, data_fingerprint, digits_dls
+from .data import (ImageTensorDataset, IndexedDL, ShowIndexed, NoSplitIdx, TestItems, cifar10_dls,
+                                  data_fingerprint, digits_dls)
 
 # %% auto #0
 __all__ = ['crop_flip', 'DeviceDataset', 'TensorDL', 'fast_dls_from_tensors', 'fast_dls', 'fast_digits_dls', 'fast_cifar10_dls']
@@ -25,7 +26,8 @@ def crop_flip(
     generator:torch.Generator|None=None, # on `x`'s device; None: torch's global generator
 ) -> torch.Tensor: # (B,C,H,W), same dtype and device as `x`
     "Random crop with zero padding and random horizontal flip of every image of a batch, with two gathers"
-    if isinstance(pad, bool) or not isinstance(pad, Integral) or pad < 0: raise ValueError(f"pad must be an int >= 0, got {pad!r}")
+    if isinstance(pad, bool) or not isinstance(pad, Integral) or pad < 0:
+        raise ValueError(f"pad must be an int >= 0, got {pad!r}")
     if x.ndim != 4: raise ValueError(f"crop_flip expects a batch shaped (B, C, H, W), got shape {tuple(x.shape)}")
     B, C, H, W = x.shape
     dev = x.device
@@ -45,12 +47,13 @@ def _as_stats(stats, n_channels):
     if stats is None: return None
     mean, std = (torch.as_tensor(s, dtype=torch.float32).flatten() for s in stats)
     if mean.shape != (n_channels,) or std.shape != (n_channels,):
-        raise ValueError(f"stats must be (mean, std) with one value per channel ({n_channels}), got {tuple(mean.shape)} and {tuple(std.shape)}")
+        raise ValueError(f"stats must be (mean, std) with one value per channel ({n_channels}), "
+                         f"got {tuple(mean.shape)} and {tuple(std.shape)}")
     if (std <= 0).any(): raise ValueError(f"stats: std must be > 0, got {std.tolist()}")
     return mean[:, None, None], std[:, None, None]
 
 class DeviceDataset(NoSplitIdx):   # (`tta`: augmentation here is the loader's, `augment`)
-    "Images (N,C,H,W) and labels (N,) as tensors on one device; item `i` is `(x, y, i)`, `x` as the loaders yield it"
+    "Images (N,C,H,W) and labels (N,) as tensors on one device, read as the loaders batch them"
     n_inp = 1 # like `IndexedDataset`: xb = (x,), yb = (y, idx)
     yields_index = True # batches end with the index: `LearnabilityRecorder` reads it from there
     def __init__(self,
@@ -124,7 +127,8 @@ class DeviceDataset(NoSplitIdx):   # (`tta`: augmentation here is the loader's, 
 
 # %% ../nbs/06_fastdata.ipynb #7c84fee0
 def _check_bs(bs):
-    if isinstance(bs, bool) or not isinstance(bs, Integral) or bs < 1: raise ValueError(f"bs must be an int >= 1, got {bs!r}")
+    if isinstance(bs, bool) or not isinstance(bs, Integral) or bs < 1:
+        raise ValueError(f"bs must be an int >= 1, got {bs!r}")
     return int(bs)
 
 class TensorDL(ShowIndexed, DataLoader):
@@ -145,11 +149,13 @@ class TensorDL(ShowIndexed, DataLoader):
         **kwargs, # fastai `DataLoader` options that mean nothing here (`num_workers`, `pin_memory`, ...), ignored
     ):
         if not isinstance(dataset, DeviceDataset):
-            raise TypeError(f"TensorDL reads a DeviceDataset, got {type(dataset).__name__}: wrap the tensors with DeviceDataset(images, labels)")
+            raise TypeError(f"TensorDL reads a DeviceDataset, got {type(dataset).__name__}: "
+                            "wrap the tensors with DeviceDataset(images, labels)")
         self.dataset, self.bs, self.shuffle, self.drop_last = dataset, _check_bs(bs), bool(shuffle), bool(drop_last)
         self.augment, self.channels_last = bool(augment), bool(channels_last)
         self.pad = dataset.images.shape[3] // 8 if pad is None else pad
-        if isinstance(self.pad, bool) or not isinstance(self.pad, Integral) or self.pad < 0: raise ValueError(f"pad must be an int >= 0, got {pad!r}")
+        if isinstance(self.pad, bool) or not isinstance(self.pad, Integral) or self.pad < 0:
+            raise ValueError(f"pad must be an int >= 0, got {pad!r}")
         self._get_idxs, self.vocab, self.stats = get_idxs, vocab, stats if stats is not None else dataset.stats
         if device is not None: self.to(device)
 
@@ -195,8 +201,9 @@ class TensorDL(ShowIndexed, DataLoader):
         return next(iter(self))
 
     def new(self, dataset=None, cls=None, **kwargs):
-        "A loader like this one, with `kwargs` changed (it shares the data unless `dataset` is given); other items (`dls.test_dl`) get an `IndexedDL`"
-        if dataset is not None and not isinstance(dataset, DeviceDataset):   # test items: inputs as this loader yields them
+        "A loader like this one with `kwargs` changed, over the same data or `dataset` (test items get an `IndexedDL`)"
+        if dataset is not None and not isinstance(dataset, DeviceDataset):
+            # test items (`dls.test_dl`): inputs as this loader yields them
             kw = dict(bs=self.bs, device=self.device, vocab=self.vocab, stats=self.stats)
             kw.update({k: v for k, v in kwargs.items() if k not in ('augment', 'pad', 'channels_last', 'get_idxs')})
             return IndexedDL(TestItems(dataset), **kw)
@@ -217,7 +224,7 @@ def fast_dls_from_tensors(
     y_valid, # (M,) integer class ids
     bs:int=64, # batch size of all three loaders
     augment:bool=False, # random crop with padding `pad` + horizontal flip on `dls.train`
-    stats=None, # (mean, std) per channel; `uint8` images are normalised with them on the device, float ones are taken as already normalised
+    stats=None, # (mean, std) per channel: normalises `uint8` images on the device; float ones count as normalised
     device=None, # where the data lives; None: fastai's `default_device()`
     name:str='tensors', # `dls.dataset_name`
     vocab:list|None=None, # class names; None: '0', '1', ... up to the largest label
@@ -233,11 +240,15 @@ def fast_dls_from_tensors(
     if train.images.shape[1:] != valid.images.shape[1:] or train.images.dtype != valid.images.dtype:
         raise ValueError(f"train images are {tuple(train.images.shape[1:])} {train.images.dtype} but valid images are "
                          f"{tuple(valid.images.shape[1:])} {valid.images.dtype}: they must match")
-    if len(train) < bs: raise ValueError(f"bs={bs} is larger than the training set ({len(train)} items): dls.train drops incomplete batches and would be empty")
+    if len(train) < bs:
+        raise ValueError(f"bs={bs} is larger than the training set ({len(train)} items): "
+                         "dls.train drops incomplete batches and would be empty")
     n_classes = int(max(train.labels.max(), valid.labels.max() if len(valid) else 0)) + 1
     vocab = [str(i) for i in range(n_classes)] if vocab is None else list(vocab)
-    if n_classes > len(vocab): raise ValueError(f"labels go up to {n_classes - 1} but vocab has {len(vocab)} class names")
-    fingerprint = fingerprint or data_fingerprint(name, len(train), len(valid), train.images, train.labels, valid.images, valid.labels)
+    if n_classes > len(vocab):
+        raise ValueError(f"labels go up to {n_classes - 1} but vocab has {len(vocab)} class names")
+    fingerprint = fingerprint or data_fingerprint(name, len(train), len(valid), train.images, train.labels,
+                                                  valid.images, valid.labels)
     kw = dict(bs=bs, pad=pad, channels_last=channels_last, vocab=vocab)
     dls = DataLoaders(TensorDL(train, shuffle=True, drop_last=True, augment=augment, **kw), TensorDL(valid, **kw),
                       TensorDL(train, **kw), device=torch.device(device if device is not None else default_device()))
@@ -253,19 +264,22 @@ def _tensors_and_tfms(ds, what):
     "(images, labels, per-image transforms) of a dataset of this package held as tensors"
     inner = getattr(ds, 'ds', ds)  # `IndexedDataset` wraps the dataset
     if not isinstance(inner, ImageTensorDataset):
-        raise TypeError(f"fast_dls needs the data in memory as tensors: {what} is a {type(inner).__name__}, not an ImageTensorDataset")
+        raise TypeError(f"fast_dls needs the data in memory as tensors: {what} is a {type(inner).__name__}, "
+                        "not an ImageTensorDataset")
     tfms = [] if inner.tfm is None else list(getattr(inner.tfm, 'transforms', [inner.tfm]))
     other = [type(t).__name__ for t in tfms if not isinstance(t, _FAST_TFMS)]
     hw = tuple(inner.images.shape[-2:])
     norm_at = min([k for k, t in enumerate(tfms) if isinstance(t, v2.Normalize)], default=len(tfms))
     odd = [repr(t) for k, t in enumerate(tfms)
            if (isinstance(t, v2.RandomCrop) and (t.padding_mode != 'constant' or t.fill not in (0, None)
-                                                 or len(set(t.padding or [0])) > 1 or tuple(t.size) != hw or k > norm_at))
+                                                 or len(set(t.padding or [0])) > 1 or tuple(t.size) != hw
+                                                 or k > norm_at))
            or (isinstance(t, v2.RandomHorizontalFlip) and t.p != 0.5)]
     if other or odd:
         raise ValueError(f"fast_dls can't reproduce the per-image transforms of {what} on the device: "
                          f"{other or odd}; it does ToDtype(scale=True), Normalize, RandomCrop to the image size "
-                         f"{hw} (zero padding, the same on every side, before Normalize) and RandomHorizontalFlip(p=0.5)")
+                         f"{hw} (zero padding, the same on every side, before Normalize) "
+                         "and RandomHorizontalFlip(p=0.5)")
     return inner.images, inner.labels, tfms
 
 def _norm(images, tfms, what):
@@ -273,7 +287,8 @@ def _norm(images, tfms, what):
     scale = [t for t in tfms if isinstance(t, v2.ToDtype)]
     norm = [t for t in tfms if isinstance(t, v2.Normalize)]
     if images.dtype == torch.uint8 and not (scale and scale[0].scale and scale[0].dtype == torch.float32):
-        raise ValueError(f"fast_dls: {what} holds uint8 images that are not read with ToDtype(torch.float32, scale=True)")
+        raise ValueError(f"fast_dls: {what} holds uint8 images "
+                         "that are not read with ToDtype(torch.float32, scale=True)")
     return ((norm[0].mean, norm[0].std), True) if norm else (None, False)
 
 # %% ../nbs/06_fastdata.ipynb #6c0cb446
@@ -287,13 +302,15 @@ def fast_dls(
     train_eval = dls[2].dataset if len(dls.loaders) > 2 else dls.train_ds
     images, labels, tfms = _tensors_and_tfms(train_eval, 'the training set')
     train_images, train_labels, train_tfms = _tensors_and_tfms(dls.train_ds, 'dls.train')
-    if train_images.shape != images.shape or not (train_images.data_ptr() == images.data_ptr() or torch.equal(train_images, images)) \
-       or not torch.equal(train_labels, labels):
+    if (train_images.shape != images.shape
+            or not (train_images.data_ptr() == images.data_ptr() or torch.equal(train_images, images))
+            or not torch.equal(train_labels, labels)):
         raise ValueError("fast_dls: dls.train and dls[2] hold different samples")
     valid_images, valid_labels, valid_tfms = _tensors_and_tfms(dls.valid_ds, 'dls.valid')
     crops = [t for t in train_tfms if isinstance(t, v2.RandomCrop)]
     flips = [t for t in train_tfms if isinstance(t, v2.RandomHorizontalFlip)]
-    if len(crops) != len(flips): raise ValueError("fast_dls augments with crop and flip together; dls.train has only one of them")
+    if len(crops) != len(flips):
+        raise ValueError("fast_dls augments with crop and flip together; dls.train has only one of them")
     if augment is None: augment = bool(crops)
     stats, normalize = _norm(images, tfms, 'the training set')
     if _norm(valid_images, valid_tfms, 'dls.valid') != (stats, normalize):
@@ -317,7 +334,8 @@ def fast_digits_dls(
     num_workers:int=0, # not used (no worker processes needed); accepted so every builder takes the same arguments
 ) -> DataLoaders:
     "`digits_dls` on the fast path: scikit-learn's digits as one tensor on `device`"
-    return fast_dls(digits_dls(bs, size, valid_pct, seed, device='cpu'), device=device if device is not None else default_device())
+    return fast_dls(digits_dls(bs, size, valid_pct, seed, device='cpu'),
+                    device=device if device is not None else default_device())
 
 # %% ../nbs/06_fastdata.ipynb #f7bf9204
 def fast_cifar10_dls(

@@ -16,6 +16,8 @@ from .scores import hardest as _hardest, scores_table
 from .data import ShowIndexed, yields_index, dataset_items, dls_fingerprint, train_eval_dl
 from .records import Records, load_records
 from .callback import LearnabilityRecorder
+from .runs import RunFolder
+from .experiment import build_dls
 
 # %% auto #0
 __all__ = ['LearnabilityInterpretation']
@@ -110,18 +112,16 @@ class LearnabilityInterpretation:
         **kwargs, # passed to `LearnabilityInterpretation`
     ):
         "From the records `learnability_run` saved in `out/records` for one model, over all its seeds"
-        out = Path(out)
-        files = sorted((out/'records').glob('*_seed*.npz'))
-        models = sorted({f.name.rsplit('_seed', 1)[0] for f in files})
-        if not models: raise FileNotFoundError(f"no records in {out/'records'}: is {out} an output folder of learnability_run?")
+        folder = RunFolder(out)
+        models = folder.models()
+        if not models:
+            raise FileNotFoundError(f"no records in {folder.records}: is {out} an output folder of learnability_run?")
         if model is None:
             if len(models) > 1: raise ValueError(f"{out} holds runs of several models {models}: pass model=")
             model = models[0]
         if model not in models: raise ValueError(f"no runs of model {model!r} in {out}; there are {models}")
-        if dls is None:
-            from learnability_nb.experiment import build_dls
-            dls = build_dls(json.loads((out/'config.json').read_text()))
-        recs = [load_records(f) for f in files if f.name.rsplit('_seed', 1)[0] == model]
+        if dls is None: dls = build_dls(folder.config())
+        recs = [load_records(f) for f in folder.record_files(model)]
         return cls.from_records(recs, dls, **kwargs)
 
     # --- tables --------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ __all__ = ['plot_learnability_hist2d', 'plot_rank_hist2d', 'plot_extremes', 'cor
 
 # %% ../nbs/05_plots.ipynb #b4836d7f
 def _pair(scores_a, scores_b, name_a, name_b) -> tuple:
-    "Two models' scores as float arrays with their `correlation_table` row; `correlation_table` checks them"
+    "Two models' scores, checked by `correlation_table`, as float arrays with their `correlation_table` row"
     if name_a == name_b: raise ValueError(f"name_a and name_b must differ, both are {name_a!r}")
     row = correlation_table({name_a: scores_a, name_b: scores_b}).iloc[0]
     return np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64), row
@@ -80,12 +80,15 @@ def _to_numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
 
 # %% ../nbs/05_plots.ipynb #c362772f
-def _image_layout(shape) -> str:
-    "'gray' for (N, H, W), 'chw' for (N, C, H, W), 'hwc' for (N, H, W, C), with C = 1 or 3"
+def _image_layout(
+    shape, # shape of an image batch; C = 1 or 3
+) -> str:
+    "'gray' for (N, H, W), 'chw' for (N, C, H, W), 'hwc' for (N, H, W, C) images"
     if len(shape) == 3: return 'gray'
     if len(shape) == 4 and shape[1] in (1, 3): return 'chw'
     if len(shape) == 4 and shape[-1] in (1, 3): return 'hwc'
-    raise ValueError(f"images must be shaped (N, H, W), (N, C, H, W) or (N, H, W, C) with C = 1 or 3, got {tuple(shape)}")
+    raise ValueError("images must be shaped (N, H, W), (N, C, H, W) or (N, H, W, C) with C = 1 or 3, "
+                     f"got {tuple(shape)}")
 
 # %% ../nbs/05_plots.ipynb #a0edf832
 def _display_images(images, layout:str) -> np.ndarray:
@@ -98,7 +101,7 @@ def _display_images(images, layout:str) -> np.ndarray:
 
 # %% ../nbs/05_plots.ipynb #aa58d89f
 def _check_ranks(ranks:dict) -> tuple:
-    "Model names and an (M, N) array of ranks; raise a clear error for anything else"
+    "Model names and an (M, N) array of ranks, or a clear error for anything else"
     if not isinstance(ranks, dict) or not ranks:
         raise ValueError(f"ranks must be a non-empty dict of model name -> (N,) ranks, got {ranks!r:.60}")
     arrs = {}
@@ -106,7 +109,8 @@ def _check_ranks(ranks:dict) -> tuple:
         r = _to_numpy(r)
         if r.dtype.kind not in 'biuf' or r.ndim != 1:
             raise ValueError(f"ranks[{name!r}] must be a 1-D array of numbers, got shape {r.shape} and dtype {r.dtype}")
-        if not np.isfinite(r).all(): raise ValueError(f"ranks[{name!r}] has {int((~np.isfinite(r)).sum())} NaN/inf value(s)")
+        if not np.isfinite(r).all():
+            raise ValueError(f"ranks[{name!r}] has {int((~np.isfinite(r)).sum())} NaN/inf value(s)")
         arrs[name] = r
     lens = {n: len(r) for n, r in arrs.items()}
     if len(set(lens.values())) != 1: raise ValueError(f"all models must rank the same samples; lengths differ: {lens}")
@@ -132,7 +136,8 @@ def plot_extremes(
     if len(images) != N: raise ValueError(f"images has {len(images)} samples but ranks have {N}")
     labels = _to_numpy(labels)
     if labels.shape != (N,): raise ValueError(f"labels must be shaped ({N},) like the ranks, got {labels.shape}")
-    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1: raise ValueError(f"n must be a positive int, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
     if n > N // 2: raise ValueError(f"n={n} is larger than N/2 = {N / 2:g}: the easiest and hardest rows would overlap")
     if by is not None and by not in names: raise ValueError(f"by={by!r} is not one of the models in ranks: {names}")
     key = R.mean(0) if by is None else R[names.index(by)]
@@ -195,7 +200,8 @@ def plot_table1(
         axs = list(axs[0])
     else:
         axs = [ax] if isinstance(ax, plt.Axes) else list(ax)
-        if len(axs) != len(mats): raise ValueError(f"need {len(mats)} Axes to draw {len(mats)} table(s), got {len(axs)}")
+        if len(axs) != len(mats):
+            raise ValueError(f"need {len(mats)} Axes to draw {len(mats)} table(s), got {len(axs)}")
     vmin = min(0, *(np.nanmin(m.values) for m in mats))
     titles = ['Pearson r', 'Lee et al. (2019), CIFAR-10']
     for a, m, t in zip(axs, mats, titles):
@@ -228,9 +234,11 @@ def plot_agreement(
     "The models' agreement as a heatmap with intervals, and a dendrogram of the models on 1 − r"
     r, low, high = agreement_matrix(pairs, what)
     if len(r) < 3: raise ValueError(f"plot_agreement needs three models or more, got {len(r)}")
-    if r.isna().values.any(): raise ValueError(f"some pairs have no {what} r (a model with one seed or constant scores): no tree")
+    if r.isna().values.any():
+        raise ValueError(f"some pairs have no {what} r (a model with one seed or constant scores): no tree")
     n = len(r)
-    fig, (ax, axd) = plt.subplots(1, 2, figsize=(1.3 * n + 5.5, 0.9 * n + 1.5), gridspec_kw=dict(width_ratios=[n + 1.5, 4]))
+    fig, (ax, axd) = plt.subplots(1, 2, figsize=(1.3 * n + 5.5, 0.9 * n + 1.5),
+                                  gridspec_kw=dict(width_ratios=[n + 1.5, 4]))
     f = lambda m: m.map(lambda v: f'{v:.2f}')
     text = f(r) + '\n[' + f(low) + ', ' + f(high) + ']'
     for i in range(n): text.iloc[i, i] = '1'
@@ -261,7 +269,8 @@ def figure1(
     model_b = next(m for m in names if m != model_a) if model_b is None else model_b
     for arg, m in [('model_a', model_a), ('model_b', model_b)]:
         if m not in names: raise ValueError(f"{arg}={m!r} is not one of the models in scores: {names}")
-    if images is not None and labels is None: raise ValueError("figure1 needs `labels` to title the images of Figure 1c")
+    if images is not None and labels is None:
+        raise ValueError("figure1 needs `labels` to title the images of Figure 1c")
     figs = {}
     try:
         for key, plot in [('fig1a', plot_learnability_hist2d), ('fig1b', plot_rank_hist2d)]:
@@ -290,7 +299,8 @@ def plot_trajectories(
     if idxs.ndim != 1 or idxs.dtype.kind not in 'iu' or not len(idxs):
         raise ValueError(f"idxs must be an int or a 1-D sequence of ints, got {idxs!r:.60}")
     if ((idxs < 0) | (idxs >= p.shape[1])).any():
-        raise ValueError(f"idxs {idxs[(idxs < 0) | (idxs >= p.shape[1])].tolist()} are out of range for N = {p.shape[1]} samples")
+        raise ValueError(f"idxs {idxs[(idxs < 0) | (idxs >= p.shape[1])].tolist()} are out of range "
+                         f"for N = {p.shape[1]} samples")
     labels = [f'sample {i}' for i in idxs] if labels is None else list(labels)
     if len(labels) != len(idxs): raise ValueError(f"got {len(labels)} labels for {len(idxs)} samples")
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
@@ -309,10 +319,12 @@ def plot_epoch_convergence(
 ) -> plt.Axes:
     "r(L over epochs 1..t, L over all T) against t, one line per model"
     need = {'model', 't', 'r'}
-    if not isinstance(conv, pd.DataFrame) or not need <= set(conv.columns): raise ValueError(f"conv must be a DataFrame with columns {sorted(need)} (epoch_convergence)")
+    if not isinstance(conv, pd.DataFrame) or not need <= set(conv.columns):
+        raise ValueError(f"conv must be a DataFrame with columns {sorted(need)} (epoch_convergence)")
     if ax is None: _, ax = plt.subplots(figsize=(5, 3.5))
     sns.lineplot(conv, x='t', y='r', hue='model', marker='o', markersize=4, ax=ax)
-    ax.set(xlabel='first t epochs', ylabel='Pearson r with L over all T', title='Learnability after t epochs vs after all')
+    ax.set(xlabel='first t epochs', ylabel='Pearson r with L over all T',
+           title='Learnability after t epochs vs after all')
     return ax
 
 # %% ../nbs/05_plots.ipynb #6c12ad02
@@ -324,13 +336,15 @@ def plot_seed_convergence(
     "Each pair's Table 1 value against the number of seeds k, one point per subset of seeds, with its interval"
     if what not in ('learnability', 'rank'): raise ValueError(f"what must be 'learnability' or 'rank', got {what!r}")
     cols = [f'{what}_r', f'{what}_ci_low', f'{what}_ci_high', 'k', 'model_a', 'model_b']
-    if not isinstance(conv, pd.DataFrame) or not set(cols) <= set(conv.columns): raise ValueError(f"conv must be a DataFrame with columns {cols} (seed_convergence)")
+    if not isinstance(conv, pd.DataFrame) or not set(cols) <= set(conv.columns):
+        raise ValueError(f"conv must be a DataFrame with columns {cols} (seed_convergence)")
     if ax is None: _, ax = plt.subplots(figsize=(5, 3.5))
     conv = conv.assign(pair=conv.model_a + ' / ' + conv.model_b)
     pairs = list(dict.fromkeys(conv.pair))
     for i, (pair, color) in enumerate(zip(pairs, sns.color_palette(n_colors=len(pairs)))):
         d = conv[conv.pair == pair]
-        x = d.k + (i - (len(pairs) - 1) / 2) * 0.08 + np.linspace(-0.02, 0.02, len(d)) * (d.groupby('k').k.transform('size') > 1)
+        x = (d.k + (i - (len(pairs) - 1) / 2) * 0.08
+             + np.linspace(-0.02, 0.02, len(d)) * (d.groupby('k').k.transform('size') > 1))
         y, lo, hi = d[f'{what}_r'], d[f'{what}_ci_low'], d[f'{what}_ci_high']
         ax.errorbar(x, y, yerr=np.array([y - lo, hi - y]).clip(0), fmt='o', ms=3, lw=0.8, color=color, alpha=0.7)
         means = d.groupby('k')[f'{what}_r'].mean()
@@ -346,7 +360,8 @@ def plot_convergence(
     seed_conv:pd.DataFrame|None=None, # output of `core.seed_convergence`; None: the epoch panel only
 ) -> plt.Figure:
     "Convergence in epochs (left) and in seeds (right), side by side"
-    fig, axs = plt.subplots(1, 1 + (seed_conv is not None), figsize=(5.2 * (1 + (seed_conv is not None)), 3.8), squeeze=False)
+    fig, axs = plt.subplots(1, 1 + (seed_conv is not None), figsize=(5.2 * (1 + (seed_conv is not None)), 3.8),
+                            squeeze=False)
     plot_epoch_convergence(epoch_conv, ax=axs[0, 0])
     if seed_conv is not None: plot_seed_convergence(seed_conv, ax=axs[0, 1])
     fig.tight_layout()

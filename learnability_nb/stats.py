@@ -38,10 +38,13 @@ def score_arrays(
     arrs = {}
     for m, s in scores.items():
         a = np.asarray(s)
-        if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"{name}[{m!r}] must hold numbers, got dtype {a.dtype}")
+        if a.dtype == object or a.dtype.kind not in 'biuf':
+            raise TypeError(f"{name}[{m!r}] must hold numbers, got dtype {a.dtype}")
         if seeds and a.ndim == 1: a = a[None]
-        if a.ndim != 1 + seeds or not a.size: raise ValueError(f"{name}[{m!r}] must be shaped {shape}, got shape {np.shape(s)}")
-        if not np.isfinite(a).all(): raise ValueError(f"{name}[{m!r}] has {int((~np.isfinite(a)).sum())} NaN/inf value(s)")
+        if a.ndim != 1 + seeds or not a.size:
+            raise ValueError(f"{name}[{m!r}] must be shaped {shape}, got shape {np.shape(s)}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name}[{m!r}] has {int((~np.isfinite(a)).sum())} NaN/inf value(s)")
         arrs[m] = a.astype(np.float64)
     lens = {m: a.shape[-1] for m, a in arrs.items()}
     if len(set(lens.values())) > 1: raise ValueError(f"all models must score the same samples; lengths differ: {lens}")
@@ -89,8 +92,8 @@ def bootstrap_draws(
 
 def jackknife_counts(
     n_seeds:dict, # model name -> K, seeds of that model
-) -> tuple: # (model left out per replicate (J,), {model: seed counts (J, K), 0 for the seed left out})
-    "The delete-one-seed jackknife: one replicate per seed of every model with two seeds or more, that seed left out, all others in"
+) -> tuple: # (model left out per replicate (J,), {model: (J, K) seed counts, 0 for the seed left out, else 1})
+    "The delete-one-seed jackknife: one replicate per seed of every model with two seeds or more"
     left = [(m, i) for m, k in n_seeds.items() if k > 1 for i in range(k)]
     counts = {m: np.ones((len(left), k)) for m, k in n_seeds.items()}
     for j, (m, i) in enumerate(left): counts[m][j, i] = 0
@@ -103,16 +106,23 @@ def _rank_order(values:np.ndarray) -> tuple:
     last = np.ones(len(v), dtype=bool); last[:-1] = v[:-1] != v[1:]
     return order, last
 
-def _weighted_ranks(weights:np.ndarray, order:np.ndarray, last:np.ndarray) -> np.ndarray:
-    "Eq. 2 in resamples (rows of `weights`, (b, N)) of one set of values sorted by `_rank_order`: rank_i = total weight of samples j with value_j ≥ value_i"
+def _weighted_ranks(
+    weights:np.ndarray, # (b, N) sample weights, one resample per row
+    order:np.ndarray, # descending order of one set of values, from `_rank_order`
+    last:np.ndarray, # where each group of ties ends in that order, from `_rank_order`
+) -> np.ndarray: # (b, N) ranks
+    "Eq. 2 in weighted resamples: rank_i = total weight of samples j with value_j ≥ value_i"
     cw = weights[:, order].cumsum(1)
     if not last.all():   # ties share the larger rank: the cumulative weight at the end of their group
         cw = np.minimum.accumulate(np.where(last, cw, np.inf)[:, ::-1], axis=1)[:, ::-1]
     out = np.empty_like(cw); out[:, order] = cw
     return out
 
-def _wcentre(x:np.ndarray, w:np.ndarray) -> tuple:
-    "Rows of `x` (b, N) centred on their mean under sample weights `w` (rows summing to 1), and their weighted variance"
+def _wcentre(
+    x:np.ndarray, # (b, N) values, one resample per row
+    w:np.ndarray, # (b, N) sample weights, rows summing to 1
+) -> tuple: # (centred `x`, weighted variance of each row)
+    "Rows of `x` centred on their weighted mean, and their weighted variance"
     x = x - (w * x).sum(1, keepdims=True)
     return x, (w * x * x).sum(1)
 
@@ -120,14 +130,21 @@ def _wcorr(x:tuple, y:tuple, w:np.ndarray) -> np.ndarray:
     "Pearson r per row of two `_wcentre` results under sample weights `w`"
     with np.errstate(invalid='ignore', divide='ignore'): return (w * x[0] * y[0]).sum(1) / np.sqrt(x[1] * y[1])
 
-def _pair_weights(c:np.ndarray) -> np.ndarray:
-    "Weights c_i c_j of pairs of distinct seeds, from seed counts `c` (b, K): (b, K, K), zero on the diagonal"
+def _pair_weights(
+    c:np.ndarray, # (b, K) seed counts
+) -> np.ndarray: # (b, K, K), zero on the diagonal
+    "Weights c_i c_j of pairs of distinct seeds"
     pw = c[:, :, None] * c[:, None, :]
     idx = np.arange(c.shape[1]); pw[:, idx, idx] = 0
     return pw
 
-def _resampled_ranks(seeds:np.ndarray, counts:np.ndarray, weights:np.ndarray, cache:dict) -> np.ndarray:
-    "Ranks (b, N) of the mean of the seeds in `counts` (b, K) under sample weights (b, N); one sort per distinct set of seeds, kept in `cache`"
+def _resampled_ranks(
+    seeds:np.ndarray, # (K, N) one model's learnability per seed
+    counts:np.ndarray, # (b, K) seed counts of each replicate
+    weights:np.ndarray, # (b, N) sample weights of each replicate
+    cache:dict, # sorted order per distinct set of seeds, kept between calls: one sort each
+) -> np.ndarray: # (b, N) ranks
+    "Eq. 2 ranks of the mean of the seeds in `counts`, under sample `weights`"
     out = np.empty_like(weights)
     draws, which = np.unique(counts, axis=0, return_inverse=True)   # the sample bootstrap: one; the jackknife: K + 1
     for u, c in enumerate(draws):
@@ -138,8 +155,13 @@ def _resampled_ranks(seeds:np.ndarray, counts:np.ndarray, weights:np.ndarray, ca
     return out
 
 # %% ../nbs/00a_stats.ipynb #7eb94efd
-def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, counts:dict, cache:dict|None=None) -> dict:
-    "Statistics of a batch of replicates (sample indices (b, N), per model seed counts (b, K)), vectorised: learnability r, rank r, seed r, reliability, disattenuated r"
+def _bootstrap_chunk(
+    arrs:dict, # model -> (K, N) learnability per seed
+    sample_idx:np.ndarray, # (b, N) sample indices of each replicate
+    counts:dict, # model -> (b, K) times each seed is in each replicate
+    cache:dict|None=None, # `_resampled_ranks`' sorted orders per model, shared between batches
+) -> dict: # statistic, e.g. 'learnability_r/A/B' -> (b,) values
+    "Every statistic of a batch of replicates, vectorised: learnability r, rank r, seed r, reliability, disattenuated r"
     cache = {} if cache is None else cache
     names = list(arrs)
     counts = {m: np.asarray(counts[m], dtype=np.float64) for m in names}
@@ -183,15 +205,16 @@ def _bootstrap_chunk(arrs:dict, sample_idx:np.ndarray, counts:dict, cache:dict|N
 
 def _all_seeds(arrs:dict, b:int) -> dict: return {m: np.ones((b, len(a))) for m, a in arrs.items()}
 
-def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None) -> dict:
-    "Every statistic of `_bootstrap_chunk` for `n_boot` sample-bootstrap resamples, every seed in: name -> (n_boot,) array"
+def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None) -> dict: # name -> (n_boot,) array
+    "Every statistic of `_bootstrap_chunk` for `n_boot` sample-bootstrap resamples, every seed in"
     N = next(iter(arrs.values())).shape[1]
     cache = {}   # sorted order of each model's K-seed mean, shared by all batches
-    parts = [_bootstrap_chunk(arrs, si, _all_seeds(arrs, len(si)), cache) for si in bootstrap_draws(N, n_boot, seed, chunk)]
+    parts = [_bootstrap_chunk(arrs, si, _all_seeds(arrs, len(si)), cache)
+             for si in bootstrap_draws(N, n_boot, seed, chunk)]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-def _jackknife_stats(arrs:dict) -> tuple:
-    "Every statistic of `_bootstrap_chunk` with one seed left out (`jackknife_counts`), on all samples: (model left out (J,), name -> (J,) array)"
+def _jackknife_stats(arrs:dict) -> tuple: # (model left out (J,), name -> (J,) array)
+    "Every statistic of `_bootstrap_chunk` with one seed left out (`jackknife_counts`), on all samples"
     left, counts = jackknife_counts({m: len(a) for m, a in arrs.items()})
     if not len(left): return left, {}
     N = next(iter(arrs.values())).shape[1]
@@ -204,13 +227,13 @@ def _point_stats(arrs:dict) -> dict:
 
 # %% ../nbs/00a_stats.ipynb #222ace04
 ONE_SEED = 'n/a (one seed)' # what a reliability (and a disattenuated r) reads with a single seed
-TWO_SEEDS = ('two seeds: the seed noise is judged from one degree of freedom, so the intervals of learnability and rank r are wide; '
-             'seed-to-seed r, reliability and disattenuated r cannot leave a seed out (one seed has no pair), so their intervals cover the samples only')
-METHOD = ('sample bootstrap (every seed in) for the samples, delete-one-seed jackknife within each model for the seeds, '
-          'combined with a Student t quantile (Welch–Satterthwaite degrees of freedom); correlations on Fisher z scale')
-FISHER = ('learnability_r', 'rank_r', 'seed_r') # statistics that are correlations: intervals built on Fisher's z = atanh(r)
-
-def is_constant(a:np.ndarray) -> bool: return bool(np.ptp(a) <= 1e-12 * max(1., np.abs(a).max()))
+TWO_SEEDS = ('two seeds: the seed noise is judged from one degree of freedom, so the intervals of learnability and '
+             'rank r are wide; seed-to-seed r, reliability and disattenuated r cannot leave a seed out (one seed has '
+             'no pair), so their intervals cover the samples only')
+METHOD = ('sample bootstrap (every seed in) for the samples, delete-one-seed jackknife within each model for the '
+          'seeds, combined with a Student t quantile (Welch–Satterthwaite degrees of freedom); correlations on '
+          'Fisher z scale')
+FISHER = ('learnability_r', 'rank_r', 'seed_r') # the correlations: their intervals are built on Fisher's z = atanh(r)
 
 def _ci(
     key:str, # statistic, e.g. 'learnability_r/A/B'
@@ -221,7 +244,7 @@ def _ci(
     centre:dict|None=None, # the point statistics the bootstrap resampled around; None: `point`
     scale:float=1., # the bootstrap's half-widths are multiplied by this (√(m/N) for a subset of m of N samples)
 ) -> tuple: # (low, high), NaN where there is no interval
-    "One interval: the sample bootstrap's percentile half-widths and the seeds' jackknife variance, added, scaled by t(ν)/z"
+    "One interval: the bootstrap's percentile half-widths and the seeds' jackknife variance, added, scaled by t(ν)/z"
     est = point.get(key, np.nan)
     if key not in boot or not np.isfinite(est): return np.nan, np.nan
     fisher = key.split('/')[0] in FISHER and abs(est) < 1
@@ -234,7 +257,8 @@ def _ci(
     q_lo, q_hi = np.quantile(v, [alpha, 1 - alpha])
     with np.errstate(invalid='ignore', divide='ignore'): c = e if centre is None else f(centre.get(key, np.nan))
     if not np.isfinite(c): return np.nan, np.nan
-    h_lo, h_hi = max(c - q_lo, 0.) * scale, max(q_hi - c, 0.) * scale   # the samples' part, from the bootstrap (may be asymmetric)
+    # the samples' part, from the bootstrap (may be asymmetric)
+    h_lo, h_hi = max(c - q_lo, 0.) * scale, max(q_hi - c, 0.) * scale
     var_seed, ws = 0., 0.   # the seeds' part: delete-one-seed jackknife per model, (K-1)/K Σ (θ_(-i) - θ_(·))²
     for m, K in n_seeds.items():
         if K < 2 or key not in jack: continue
@@ -245,14 +269,17 @@ def _ci(
     v_samp = ((h_lo + h_hi) / (2 * z)) ** 2
     nu = (v_samp + var_seed) ** 2 / ws if ws > 0 else np.inf   # Welch–Satterthwaite: K - 1 per model, ∞ for the samples
     g = stats.t.ppf(1 - alpha, nu) / z
-    return float(finv(e - g * np.sqrt(h_lo ** 2 + z ** 2 * var_seed))), float(finv(e + g * np.sqrt(h_hi ** 2 + z ** 2 * var_seed)))
+    return (float(finv(e - g * np.sqrt(h_lo ** 2 + z ** 2 * var_seed))),
+            float(finv(e + g * np.sqrt(h_hi ** 2 + z ** 2 * var_seed))))
 
+# %% ../nbs/00a_stats.ipynb #dd2b4b89
 MAX_BOOT_SAMPLES = 200_000 # `seed_table1` bootstraps a random subset of this many samples when there are more
 
 def _boot_subset(N:int, m:int|None, seed:int) -> np.ndarray|None:
     "Sorted positions of a random `m` of `N` samples for the sample bootstrap, or None to bootstrap all of them"
     if m is None or N <= m: return None
-    if isinstance(m, bool) or int(m) != m or m < 1000: raise ValueError(f"max_boot_samples must be an int >= 1000 or None, got {m!r}")
+    if isinstance(m, bool) or int(m) != m or m < 1000:
+        raise ValueError(f"max_boot_samples must be an int >= 1000 or None, got {m!r}")
     return np.sort(np.random.default_rng([seed, N]).choice(N, int(m), replace=False))
 
 def seed_table1(
@@ -263,15 +290,18 @@ def seed_table1(
     chunk:int|None=None, # resamples per vectorised batch (memory ~ 10 × chunk × N floats)
     max_boot_samples:int|None=MAX_BOOT_SAMPLES, # above this N, bootstrap a random subset of this size, scaled by √(m/N)
 ) -> tuple: # (pairs DataFrame: one row per pair of models, models DataFrame: one row per model)
-    "Table 1 with intervals for the samples (bootstrap) and the seeds (delete-one-seed jackknife, t quantile), seed-to-seed r, reliability and disattenuated r"
+    "Table 1 with intervals over samples and seeds, plus seed-to-seed r, reliability and disattenuated r"
     arrs = _check_seed_scores(seed_scores)
     if not 0 < ci < 1: raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
-    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 10: raise ValueError(f"n_boot must be an integer >= 10, got {n_boot!r}")
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 10:
+        raise ValueError(f"n_boot must be an integer >= 10, got {n_boot!r}")
     flat = {m: a.mean(0) for m, a in arrs.items()}   # each model's learnability: the mean over its seeds
     constant = [m for m, a in flat.items() if is_constant(a)]
-    notes = {m: f"{m}: learnability is the same for every sample (zero variance), so it correlates with nothing" for m in constant}
+    notes = {m: f"{m}: learnability is the same for every sample (zero variance), so it correlates with nothing"
+             for m in constant}
     for m, a in arrs.items():
-        if m not in constant and any(is_constant(s) for s in a): notes[m] = f"{m}: a seed's learnability is the same for every sample: no seed-to-seed r"
+        if m not in constant and any(is_constant(s) for s in a):
+            notes[m] = f"{m}: a seed's learnability is the same for every sample: no seed-to-seed r"
     live = {m: a for m, a in arrs.items() if m not in constant}
     point, boot, left, jack = {}, {}, np.array([]), {}
     N = next(iter(arrs.values())).shape[1]
@@ -280,7 +310,8 @@ def seed_table1(
     if live:
         point = _point_stats(live)
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore', RuntimeWarning)   # NaN where a replicate has no pair of seeds: left out below
+            # NaN where a replicate has no pair of seeds: left out below
+            warnings.simplefilter('ignore', RuntimeWarning)
             if len(live) > 1 or any(len(a) > 1 for a in live.values()):
                 part = live if sub is None else {m: a[:, sub] for m, a in live.items()}
                 boot = _bootstrap_stats(part, n_boot, seed, chunk)
@@ -296,36 +327,45 @@ def seed_table1(
         # the reliability's interval: seed r's, mapped through Spearman–Brown (monotone), a reliability being in [0, 1]
         rel_lo, rel_hi = (spearman_brown(np.clip(x, 0, 1), K) if K > 1 else np.nan for x in (lo, hi))
         models.append(dict(model=m, n_seeds=K, seed_r=sr, seed_r_ci_low=lo, seed_r_ci_high=hi,
-                           reliability=spearman_brown(sr, K) if K > 1 else np.nan, reliability_ci_low=rel_lo, reliability_ci_high=rel_hi,
+                           reliability=spearman_brown(sr, K) if K > 1 else np.nan,
+                           reliability_ci_low=rel_lo, reliability_ci_high=rel_hi,
                            note=notes.get(m, ONE_SEED if K < 2 else f'{m}: {TWO_SEEDS}' if K == 2 else '')))
-    models = pd.DataFrame(models).astype({'reliability': float, 'reliability_ci_low': float, 'reliability_ci_high': float})
+    models = pd.DataFrame(models).astype({'reliability': float, 'reliability_ci_low': float,
+                                          'reliability_ci_high': float})
     rel = models.set_index('model').reliability
     pairs = []
     for a, b in combinations(arrs, 2):
         key = f'{a}/{b}'
         if a in constant or b in constant:
-            pairs.append(dict(model_a=a, model_b=b, note='; '.join(notes[m] for m in (a, b) if m in constant))); continue
+            pairs.append(dict(model_a=a, model_b=b, note='; '.join(notes[m] for m in (a, b) if m in constant)))
+            continue
         lr, rr, dr = point[f'learnability_r/{key}'], point[f'rank_r/{key}'], point[f'disattenuated_r/{key}']
         note = ' and '.join(f'{m} has one seed' for m in (a, b) if len(arrs[m]) < 2)
         two = ' and '.join(m for m in (a, b) if len(arrs[m]) == 2)
-        pairs.append(dict(model_a=a, model_b=b, learnability_r=lr, **dict(zip(['learnability_ci_low', 'learnability_ci_high'], interval(f'learnability_r/{key}'))),
+        pairs.append(dict(model_a=a, model_b=b, learnability_r=lr,
+                          **dict(zip(['learnability_ci_low', 'learnability_ci_high'],
+                                     interval(f'learnability_r/{key}'))),
                           rank_r=rr, **dict(zip(['rank_ci_low', 'rank_ci_high'], interval(f'rank_r/{key}'))),
                           reliability_a=rel[a], reliability_b=rel[b], disattenuated_r=dr,
-                          **dict(zip(['disattenuated_ci_low', 'disattenuated_ci_high'], interval(f'disattenuated_r/{key}'))),
+                          **dict(zip(['disattenuated_ci_low', 'disattenuated_ci_high'],
+                                     interval(f'disattenuated_r/{key}'))),
                           n_seeds_a=len(arrs[a]), n_seeds_b=len(arrs[b]),
-                          note='; '.join(filter(None, [(note + ': its seed noise is not in the intervals; no reliability') if note else '',
-                                                      f'{two}: {TWO_SEEDS}' if two else '']))))
-    cols = ['model_a', 'model_b', 'learnability_r', 'learnability_ci_low', 'learnability_ci_high', 'rank_r', 'rank_ci_low', 'rank_ci_high',
-            'reliability_a', 'reliability_b', 'disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high', 'n_seeds_a', 'n_seeds_b', 'note']
+                          note='; '.join(filter(None, [
+                              (note + ': its seed noise is not in the intervals; no reliability') if note else '',
+                              f'{two}: {TWO_SEEDS}' if two else '']))))
+    cols = ['model_a', 'model_b', 'learnability_r', 'learnability_ci_low', 'learnability_ci_high',
+            'rank_r', 'rank_ci_low', 'rank_ci_high', 'reliability_a', 'reliability_b',
+            'disattenuated_r', 'disattenuated_ci_low', 'disattenuated_ci_high', 'n_seeds_a', 'n_seeds_b', 'note']
     pairs = pd.DataFrame(pairs).reindex(columns=cols)
     pairs['note'] = pairs['note'].fillna('')
     pairs.attrs.update(n_boot=int(n_boot), ci=ci, seed=seed, method=METHOD if sub is None else
-                       f"{METHOD}; the sample bootstrap on a random {len(sub):,} of the {N:,} samples, its half-widths × √(m/N)")
+                       f"{METHOD}; the sample bootstrap on a random {len(sub):,} of the {N:,} samples, "
+                       "its half-widths × √(m/N)")
     return pairs, models
 
 # %% ../nbs/00a_stats.ipynb #41e53ded
 def _fmt_ci(value, low, high, digits:int=2) -> str:
-    "`0.69 [0.60, 0.77]`; the value alone when there is no interval; `n/a` when there is no value"
+    "`0.69 [0.60, 0.77]`, the value alone when there is no interval, or `n/a` when there is no value"
     if value is None or pd.isna(value): return 'n/a'
     if pd.isna(low) or pd.isna(high): return f"{value:.{digits}f}"
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
@@ -359,8 +399,10 @@ def reliability_lines(
     for r in models.itertuples():
         if r.n_seeds < 2: lines.append(f"{r.model}: 1 seed, seed-to-seed r and reliability {ONE_SEED}"); continue
         if pd.isna(r.seed_r): lines.append(f"{r.model}: {r.n_seeds} seeds, {r.note or 'no seed-to-seed r'}"); continue
-        lines.append(f"{r.model}: {r.n_seeds} seeds, seed-to-seed r {_fmt_ci(r.seed_r, r.seed_r_ci_low, r.seed_r_ci_high, digits)}, "
-                     f"reliability of the {r.n_seeds}-seed mean {_fmt_ci(r.reliability, r.reliability_ci_low, r.reliability_ci_high, digits)}"
+        lines.append(f"{r.model}: {r.n_seeds} seeds, seed-to-seed r "
+                     f"{_fmt_ci(r.seed_r, r.seed_r_ci_low, r.seed_r_ci_high, digits)}, "
+                     f"reliability of the {r.n_seeds}-seed mean "
+                     f"{_fmt_ci(r.reliability, r.reliability_ci_low, r.reliability_ci_high, digits)}"
                      + (" (two seeds: intervals from the samples only)" if r.n_seeds == 2 else ''))
     return lines
 
@@ -371,7 +413,7 @@ def seed_convergence(
     n_boot:int=200, # bootstrap resamples per subset
     seed:int=0, # seed of the subset choice and the bootstrap
 ) -> pd.DataFrame: # one row per k, subset and pair: seed_table1's columns plus k and subset
-    "Table 1 from k = 1 … K seeds per model (subsets of the seeds), with intervals: how values and intervals move with k"
+    "Table 1 with intervals from k = 1 … K seeds per model: how values and intervals move with k"
     arrs = _check_seed_scores(seed_scores)
     K = min(len(a) for a in arrs.values())
     rng, rows = np.random.default_rng(seed), []
