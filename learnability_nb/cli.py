@@ -4,7 +4,8 @@
 
 # %% ../nbs/15_cli.ipynb #c37624fa
 from __future__ import annotations
-import os, signal
+import os, signal, warnings
+warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
 import torch
 from fastcore.script import call_parse
 from .pipeline import run_experiment

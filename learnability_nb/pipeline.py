@@ -23,12 +23,12 @@ def run_experiment(
     log=print, # where to report progress
     n_boot:int=1000, # bootstrap resamples for Table 1's intervals
     boot_seed:int=0, # seed of the bootstrap
-    shard:tuple|None=None, # (I, N): train only this share of the grid (`parse_shard`), then report if the grid is complete
+    shard:tuple|None=None, # (I, N): train only this share of the grid (`parse_shard`), and write no report
     report_only:bool=False, # train nothing: report the runs already complete in `out`
     allow_missing:bool=False, # report even if some runs of the grid are missing
     **overrides, # settings that override the preset
 ) -> dict: # the paths written (empty when runs are missing and not allowed)
-    "Run (or resume) the grid models × seeds (or a shard of it), then write the report; under `torchrun` / `accelerate launch`, one run on all their processes"
+    "Run or resume the grid of models × seeds (or a shard of it), then write the report"
     init_distributed()   # started by a launcher: join its process group (nothing to do for one process)
     if rank_distrib(): log, progress = noop, False   # rank 0 speaks and writes for all
     cfg = make_config(preset, **overrides)
@@ -37,19 +37,21 @@ def run_experiment(
     what = 'report of' if report_only else (f"shard {shard[0]}/{shard[1]} of" if shard else '')
     where = ('1 process' if procs == 1 else
              f"{procs} processes (DDP: batch {cfg['bs']} = {procs} × {cfg['bs'] // procs}, fastai's DataLoader)")
-    log(f"learnability_run: {what + ' ' if what else ''}{len(cfg['models'])} model(s) × {len(cfg['seeds'])} seed(s) on {cfg['dataset']}, "
-        f"{cfg['epochs']} epochs, width {cfg['width']}, mode {cfg['mode']}, {where} -> {out}")
+    log(f"learnability_run: {what + ' ' if what else ''}{len(cfg['models'])} model(s) × {len(cfg['seeds'])} seed(s) "
+        f"on {cfg['dataset']}, {cfg['epochs']} epochs, width {cfg['width']}, mode {cfg['mode']}, {where} -> {out}")
     if not report_only: run_grid(cfg, out, progress=progress, log=log, shard=shard)
     if rank_distrib(): return {}   # the report is rank 0's
-    if shard is not None and not report_only:   # several jobs share the folder: one report, written once they are all done
-        log(f"shard {shard[0]}/{shard[1]} done: once every shard is, `learnability_run --report_only` (same options) writes the report")
+    # several jobs share the folder: one report, written once they are all done
+    if shard is not None and not report_only:
+        log(f"shard {shard[0]}/{shard[1]} done: once every shard is, `learnability_run --report_only` (same options) "
+            "writes the report")
         return {}
     runs, missing = collect_runs(cfg, out, log=log)
     if missing:
         names = ', '.join(f"{m} seed {s}" for m, s in missing)
         if not allow_missing:
-            raise ValueError(f"{len(missing)} of {len(grid(cfg))} runs are missing: {names} (another job may still be training "
-                             "them; --allow_missing reports the others)")
+            raise ValueError(f"{len(missing)} of {len(grid(cfg))} runs are missing: {names} "
+                             "(another job may still be training them; --allow_missing reports the others)")
         if not runs: raise ValueError("no run of the grid is complete: nothing to report")
         log(f"reporting without {len(missing)} missing run(s): {names}")
     with warnings.catch_warnings():
@@ -58,6 +60,7 @@ def run_experiment(
     secs = time.perf_counter() - start
     if 'table1_csv' in paths:
         log(f"\n{paths['table1_md'].read_text()}")
-    else: log("\nOne model: no Table 1 (it correlates models); learnability.csv and fig1c.png have its scores and extremes.\n")
+    else: log("\nOne model: no Table 1 (it correlates models); learnability.csv and fig1c.png have its scores and "
+              "extremes.\n")
     log(f"done in {secs:.0f}s; wrote {', '.join(p.name for p in paths.values())} in {Path(out).resolve()}")
     return paths

@@ -14,7 +14,8 @@ import matplotlib.pyplot as plt
 import fastai, fastcore
 from fastai.torch_core import to_device
 import learnability_nb
-from .core import correlation_table, learnability, sample_ranks, learnability_rank, table1_markdown, PAPER_TABLE1
+from .core import (correlation_table, learnability, sample_ranks, learnability_rank, table1_markdown,
+                                  PAPER_TABLE1)
 from .core import epoch_convergence
 from .stats import BLOCK, ONE_SEED, METHOD, seed_table1, table1_ci, reliability_lines, seed_convergence
 from .data import denormalize
@@ -36,10 +37,12 @@ def _by_model(runs:dict) -> dict:
     return out
 
 def _block_of(recs:list, sl:slice) -> tuple:
-    "(probs, correct, counts, margins) of samples `sl` of every run in `recs`, stacked (R, T, n); None where absent"
-    stack = lambda k: None if any(getattr(r, k) is None for r in recs) else np.stack([getattr(r, k)[:, sl] for r in recs])
+    "(probs, correct, counts, margins) of samples `sl` of every run in `recs`, stacked (R, T, n), None where absent"
+    stack = lambda k: (None if any(getattr(r, k) is None for r in recs)
+                       else np.stack([getattr(r, k)[:, sl] for r in recs]))
     counts = None if all(r.stored_counts is None for r in recs) else np.stack(
-        [r.stored_counts[:, sl] if r.stored_counts is not None else (~np.isnan(r.probs[:, sl])).astype(np.uint8) for r in recs])
+        [r.stored_counts[:, sl] if r.stored_counts is not None else (~np.isnan(r.probs[:, sl])).astype(np.uint8)
+         for r in recs])
     return stack('probs'), stack('correct'), counts, stack('margins')
 
 def model_scores(
@@ -60,10 +63,16 @@ def model_scores(
     table.index.name = 'idx'
     return table
 
+# %% ../nbs/04b_report.ipynb #ad8011e9
+def _seen_by_all(scores:dict) -> np.ndarray:
+    "The samples with a score in every run of every model, as an (N,) bool array"
+    # online mode can miss some: fastai's training loader drops its last partial batch
+    return np.logical_and.reduce([np.isfinite(a).reshape(-1, a.shape[-1]).all(0) for a in scores.values()])
+
 def aggregate(
     runs:dict, # {(model, seed): Records} from `run_grid`
 ) -> tuple: # (per-sample DataFrame, correlation table DataFrame)
-    "Learnability, rank, hit rate and the other scores (`scores.scores_table`) per sample and model; Pearson correlations between models (None for one model)"
+    "Every score per sample and model, and the Pearson correlations between models (None for one model)"
     labels = next(iter(runs.values())).labels
     df = pd.DataFrame({'idx': np.arange(len(labels)), 'label': labels})
     scores = {}
@@ -73,7 +82,8 @@ def aggregate(
         for s in ('learnability', 'rank', 'hit_rate', 'variability', 'forgetting_events', 'first_learned', 'aum'):
             if s in table: df[f'{m}_{s}'] = table[s].to_numpy()
     seen = _seen_by_all(scores)
-    corr = correlation_table({MODEL_NAMES.get(m, m): s[seen] for m, s in scores.items()}) if len(scores) > 1 else None
+    corr = (correlation_table({MODEL_NAMES.get(m, m): s[seen] for m, s in scores.items()}) if len(scores) > 1
+            else None)
     return df, corr
 
 # %% ../nbs/04b_report.ipynb #3048b8b2
@@ -85,22 +95,21 @@ def per_seed_learnability(
     ref = next(iter(runs.values()))
     for (m, s), r in runs.items():
         if r.probs.shape[-1] != ref.probs.shape[-1]:
-            raise ValueError(f"{m} seed {s} has {r.probs.shape[-1]} samples but the first run has {ref.probs.shape[-1]}: "
-                             "one Table 1 needs records of the same samples")
+            raise ValueError(f"{m} seed {s} has {r.probs.shape[-1]} samples but the first run has "
+                             f"{ref.probs.shape[-1]}: one Table 1 needs records of the same samples")
         if r.meta.get('fingerprint') != ref.meta.get('fingerprint'):
             raise ValueError(f"{m} seed {s} was recorded on other data (fingerprint {r.meta.get('fingerprint')!r}, "
                              f"not {ref.meta.get('fingerprint')!r}): one Table 1 needs records of the same samples")
     def one(r):
         l = learnability(r.probs); release_pages(r.probs); return l
-    return {MODEL_NAMES.get(m, m) if display else m: np.stack([one(r) for r in recs]) for m, recs in _by_model(runs).items()}
+    return {MODEL_NAMES.get(m, m) if display else m: np.stack([one(r) for r in recs])
+            for m, recs in _by_model(runs).items()}
 
-def _seen_by_all(scores:dict) -> np.ndarray:
-    "(N,) bool: the samples with a score in every run of every model (online mode can miss some: fastai's training loader drops its last partial batch)"
-    return np.logical_and.reduce([np.isfinite(a).reshape(-1, a.shape[-1]).all(0) for a in scores.values()])
-
+# %% ../nbs/04b_report.ipynb #d84624c8
 def _left_out(seen:np.ndarray) -> list:
     "The report's note on samples left out of the correlations"
-    return [] if seen.all() else [f"{int((~seen).sum())} of {len(seen)} samples left out of the correlations: not observed in every run"]
+    return [] if seen.all() else [f"{int((~seen).sum())} of {len(seen)} samples left out of the correlations: "
+                                  "not observed in every run"]
 
 def table1_report(
     cfg:dict, # the configuration
@@ -117,8 +126,8 @@ def table1_report(
     how = (f"95% intervals covering seeds and samples: {pairs.attrs.get('method', METHOD)}" if models.n_seeds.max() > 1
            else "one seed per model: 95% intervals from resampling samples only, seed noise not included")
     notes = [n for n in [*models.note, *pairs.note] if n and n != ONE_SEED] + _left_out(seen)
-    md = (f"Table 1 on {cfg['dataset']}: {'/'.join(map(str, seeds))} seed(s) per model, {cfg['epochs']} epochs, width {cfg['width']}, "
-          f"mode {cfg['mode']}. {how} ({n_boot} resamples, bootstrap seed {boot_seed}).\n\n"
+    md = (f"Table 1 on {cfg['dataset']}: {'/'.join(map(str, seeds))} seed(s) per model, {cfg['epochs']} epochs, "
+          f"width {cfg['width']}, mode {cfg['mode']}. {how} ({n_boot} resamples, bootstrap seed {boot_seed}).\n\n"
           f"Pearson r of learnability:\n\n{table1_ci(pairs).to_markdown()}\n\n"
           f"Pearson r of learnability ranks:\n\n{table1_ci(pairs, 'rank').to_markdown()}\n\n"
           "How well two seeds of one model agree (seed-to-seed r), and the reliability of each model's mean over its "
@@ -127,17 +136,11 @@ def table1_report(
           "(1 = as much as two seeds of one model):\n\n"
           f"{table1_ci(pairs, 'disattenuated').to_markdown()}\n\n"
           + ''.join(f"Note: {n}\n\n" for n in dict.fromkeys(notes)) +
-          f"The paper (CIFAR-10, 200 epochs, full width; no intervals given), learnability r (rank r):\n\n{table1_markdown(PAPER_TABLE1)}\n")
+          "The paper (CIFAR-10, 200 epochs, full width; no intervals given), learnability r (rank r):\n\n"
+          f"{table1_markdown(PAPER_TABLE1)}\n")
     return pairs, models, md
 
-# %% ../nbs/04b_report.ipynb #953f74ec
-def _versions() -> dict:
-    return dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__,
-                fastcore=fastcore.__version__, numpy=np.__version__, pandas=pd.__version__,
-                learnability_nb=learnability_nb.__version__)
-
-SEED_CONV_SAMPLES = 20_000 # the seed-convergence panel uses a random subset of this many samples when there are more
-
+# %% ../nbs/04b_report.ipynb #38a1301d
 class _ImagesAt:
     "The training images of `dl` (in order, through its transforms) fetched only where indexed: Figure 1c needs 16 of N"
     def __init__(self, dl, n:int):
@@ -153,10 +156,19 @@ class _ImagesAt:
         want, got, start = np.asarray(idxs), [None] * len(idxs), 0
         for b in dl:   # any other loader (in-memory ones): one pass, keeping only the rows asked for
             x = b[0]
-            for k in np.flatnonzero((want >= start) & (want < start + len(x))): got[k] = x[want[k] - start].float().cpu()
+            for k in np.flatnonzero((want >= start) & (want < start + len(x))):
+                got[k] = x[want[k] - start].float().cpu()
             start += len(x)
             if start > want.max(): break
         return torch.stack(got)
+
+# %% ../nbs/04b_report.ipynb #953f74ec
+def _versions() -> dict:
+    return dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__,
+                fastcore=fastcore.__version__, numpy=np.__version__, pandas=pd.__version__,
+                learnability_nb=learnability_nb.__version__)
+
+SEED_CONV_SAMPLES = 20_000 # the seed-convergence panel uses a random subset of this many samples when there are more
 
 def write_report(
     cfg:dict, # the configuration
@@ -168,7 +180,7 @@ def write_report(
     dls=None, # the data's loaders; None: `build_dls(cfg)`
     stage=None, # `stage(name)` -> context manager around each step (timing); None: none
 ) -> dict: # the paths written
-    "Write learnability.csv (every score per model), table1.csv/.md/.png, agreement.png (3+ models), fig1a/b/c.png, convergence.png, data_map.png, scores.png and run.json into `out` (one model: no Table 1, no 1a/1b)"
+    "Write every file of the report (scores per sample, Table 1, the figures, run.json) into `out`"
     out, stage = Path(out), stage or (lambda name: contextlib.nullcontext())
     with stage('every score per sample'): df, corr = aggregate(runs)
     with stage('learnability.csv'): df.to_csv(out/'learnability.csv', index=False, float_format='%.8g')
@@ -188,11 +200,13 @@ def write_report(
         scores = {MODEL_NAMES.get(m, m): df[f'{m}_learnability'].values for m in cfg['models']}
         denorm = lambda x: denormalize(torch.as_tensor(x), dls.stats)
         if corr is not None:
-            figs = figure1(scores, images=images, labels=df.label.values, vocab=dls.vocab, denorm=denorm, n=min(8, len(df) // 2))
+            figs = figure1(scores, images=images, labels=df.label.values, vocab=dls.vocab, denorm=denorm,
+                           n=min(8, len(df) // 2))
             figs['table1'] = plot_table1(corr, paper=PAPER_TABLE1)
             if len(cfg['models']) > 2 and corr.disattenuated_r.notna().all(): figs['agreement'] = plot_agreement(corr)
         else:  # one model: its easiest and hardest samples (Figure 1c)
-            figs = dict(fig1c=plot_extremes(images, df.label.values, {m: learnability_rank(s) for m, s in scores.items()},
+            figs = dict(fig1c=plot_extremes(images, df.label.values,
+                                            {m: learnability_rank(s) for m, s in scores.items()},
                                             n=min(8, len(df) // 2), vocab=dls.vocab, denorm=denorm))
     models = _by_model(runs)
     with stage('convergence'):
@@ -205,13 +219,16 @@ def write_report(
             n_seen, note = int(seen.sum()), None
             if n_seen > SEED_CONV_SAMPLES:   # the seeds' part dominates there; the panel says what it used
                 keep = np.sort(np.random.default_rng(boot_seed).choice(n_seen, SEED_CONV_SAMPLES, replace=False))
-                sub, note = {k: v[:, keep] for k, v in sub.items()}, f"seeds panel: a random {SEED_CONV_SAMPLES:,} of {n_seen:,} samples"
+                sub, note = ({k: v[:, keep] for k, v in sub.items()},
+                             f"seeds panel: a random {SEED_CONV_SAMPLES:,} of {n_seen:,} samples")
             seed_conv = seed_convergence(sub, n_boot=200, seed=boot_seed) if corr is not None else None
             figs['convergence'] = plot_convergence(epoch_conv, seed_conv)
-            if note and seed_conv is not None: figs['convergence'].text(0.99, 0.0, note, ha='right', va='bottom', fontsize=7)
+            if note and seed_conv is not None:
+                figs['convergence'].text(0.99, 0.0, note, ha='right', va='bottom', fontsize=7)
     with stage('data maps, score agreement'):
         # the other scores: each model's data map, and how all scores agree within and across models
-        tables = {MODEL_NAMES.get(m, m): pd.DataFrame({s: df[f'{m}_{s}'] for s in SCORES if f'{m}_{s}' in df}) for m in models}
+        tables = {MODEL_NAMES.get(m, m): pd.DataFrame({s: df[f'{m}_{s}'] for s in SCORES if f'{m}_{s}' in df})
+                  for m in models}
         fig, axs = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4.6), squeeze=False)
         for ax, (name, t) in zip(axs[0], tables.items()): data_map(t, ax=ax, title=f"{name}: data map")
         fig.tight_layout(); figs['data_map'] = fig
@@ -239,16 +256,19 @@ def learnability_table(
 ) -> pd.DataFrame: # idx, label, class, then {model}_learnability/_sd, {model}_rank/_sd, and mean_* over models
     "Per sample: learnability and rank under each model and averaged over the models, each with its spread over seeds"
     per = per_seed_learnability(runs, display=False)   # (checks the runs hold the same samples)
-    if not all(np.isfinite(a).all() for a in per.values()): raise ValueError("some samples were never observed in a run: no table")
+    if not all(np.isfinite(a).all() for a in per.values()):
+        raise ValueError("some samples were never observed in a run: no table")
     labels = next(iter(runs.values())).labels
     splits = getattr(dls, 'splits', None)
     idx = splits[0] if splits is not None and splits[0] is not None else np.arange(len(labels))
     vocab = getattr(dls, 'vocab', None)
-    cols = dict(idx=np.asarray(idx), label=labels, **({'class': [vocab[l] for l in labels]} if vocab is not None else {}))
+    cols = dict(idx=np.asarray(idx), label=labels,
+                **({'class': [vocab[l] for l in labels]} if vocab is not None else {}))
     sd = lambda a: a.std(0, ddof=1) if len(a) > 1 else np.full(a.shape[1], np.nan)
     def add(name, a):   # a: (K, N) learnability per seed
         cols.update({f'{name}_learnability': a.mean(0), f'{name}_learnability_sd': sd(a),
-                     f'{name}_rank': learnability_rank(a.mean(0)), f'{name}_rank_sd': sd(np.stack([learnability_rank(s) for s in a]))})
+                     f'{name}_rank': learnability_rank(a.mean(0)),
+                     f'{name}_rank_sd': sd(np.stack([learnability_rank(s) for s in a]))})
     for m, a in per.items(): add(m, a)
     if len(per) > 1:
         k = min(len(a) for a in per.values())
