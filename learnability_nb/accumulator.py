@@ -8,8 +8,8 @@ import shutil, tempfile, weakref
 from pathlib import Path
 import numpy as np
 import torch
-from .core import NOT_OBSERVED, hit_rate, learnability
-from .records import RowStore
+from .core import NOT_OBSERVED
+from .records import RowStore, observed_counts
 from fastcore.basics import patch
 
 # %% auto #0
@@ -45,7 +45,8 @@ class EpochAccumulator:
         self.n_samples, self.max_ram, self.store = n_samples, max_ram, store
         self.probs_store, self.correct_store = RowStore(n_samples, np.float32), RowStore(n_samples, np.int8)
         self.margins_store = RowStore(n_samples, np.float32) if margins else None
-        self.counts_store, self.seen_labels, self.buf, self._cleanup = None, None, None, None
+        self.labels = np.full(n_samples, -1, np.int64)   # (N,) each sample's label, -1 until it is observed
+        self.counts_store, self.buf, self._cleanup = None, None, None
 
     def start_epoch(self, device='cpu') -> dict:
         "Zeroed sums for a new epoch, on `device`"
@@ -96,7 +97,7 @@ def add(self:EpochAccumulator,
 def end_epoch(self:EpochAccumulator,
     combine=None, # `combine(buf)` adds up the sums of every process first (`distributed.combine_ranks`)
 ):
-    "Keep this epoch as one row of records: one copy to the host"
+    "Keep this epoch as one row of records, copied to the host (once per epoch)"
     b = self.buf
     if combine is not None: combine(b)
     seen = b['seen']
@@ -114,12 +115,12 @@ def end_epoch(self:EpochAccumulator,
     if bool(multi) and self.counts_store is None:
         path = self.probs_store.path
         self.counts_store = RowStore(self.n_samples, np.uint8, path and path.with_suffix('.u8'))
-        for p in self.probs_store.array(): self.counts_store.append(~np.isnan(p))
+        for row in observed_counts(self.probs_store.array()): self.counts_store.append(row)
     if self.counts_store is not None: self.counts_store.append(counts.numpy())
     self.probs_store.append(probs.numpy()); self.correct_store.append(correct.numpy())
     if self.margins_store is not None: self.margins_store.append(margins.numpy())
     labels = labels.numpy()
-    self.seen_labels = labels if self.seen_labels is None else np.where(labels >= 0, labels, self.seen_labels)
+    self.labels = np.where(labels >= 0, labels, self.labels)
     self.spill_if_large()
 
 # %% ../nbs/02c_accumulator.ipynb #cedb0e07
@@ -160,13 +161,7 @@ def stored_counts(self:EpochAccumulator) -> np.ndarray|None:
 @patch(as_prop=True)
 def counts(self:EpochAccumulator) -> np.ndarray:
     "(T, N) uint8: times each sample was seen per epoch"
-    c = self.stored_counts
-    return (~np.isnan(self.probs)).astype(np.uint8) if c is None else c
-
-@patch(as_prop=True)
-def labels(self:EpochAccumulator) -> np.ndarray:
-    "(N,) int64: the true label of each sample (-1 if never observed)"
-    return self.seen_labels if self.seen_labels is not None else np.full(self.n_samples, -1, np.int64)
+    return observed_counts(self.probs, self.stored_counts)
 
 @patch(as_prop=True)
 def n_epochs(self:EpochAccumulator) -> int: return len(self.probs_store)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_callback.ipynb #2d4f0f5f
 from __future__ import annotations
-import random, shutil, tempfile, time, weakref
+import random, time
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 import numpy as np
@@ -146,7 +146,7 @@ class LearnabilityRecorder(Callback):
     def reset(self):
         "Forget everything recorded (and delete the temporary folder its records moved to, if any)"
         if getattr(self, '_acc', None) is not None: self._acc.close()
-        self._acc, self.n_samples, self.eval_seconds = None, None, 0.   # the `EpochAccumulator`, made when N is known
+        self._acc, self.eval_seconds = EpochAccumulator(0, self.record_margins), 0.   # sized at the first fit
 
     # what pickling (`learn.export()`) leaves out: the records (a model file must not grow with N × T), the device
     # buffers, the data and the eval loader
@@ -158,6 +158,9 @@ class LearnabilityRecorder(Callback):
                   f"({self.n_epochs} epochs × {self.n_samples} samples); keep them with `rec.save(path)`")
             self._told = True
         return super().__getstate__()
+
+    @property
+    def n_samples(self) -> int|None: return self._acc.n_samples or None   # None until the first fit
 
     def _init_state(self):
         "After unpickling: the settings, no records"
@@ -200,9 +203,7 @@ def _setup(self:LearnabilityRecorder):
     if not reads_index_from_batch(train) and train.n != n:
         raise ValueError(f"the training loader draws from {train.n} items but the eval loader holds {n}: they must be "
                          "the same training set in the same order (see `eval_dl`)")
-    if self.n_samples is None:
-        self.n_samples = n
-        self._acc = EpochAccumulator(n, self.record_margins, self.max_ram, self.store)
+    if self.n_samples is None: self._acc = EpochAccumulator(n, self.record_margins, self.max_ram, self.store)
     elif n != self.n_samples:
         raise ValueError(f"the training set has {n} samples but this recorder holds records of {self.n_samples}; "
                          "call `reset()` to record another dataset")
@@ -334,34 +335,30 @@ def eval_pass(
     return time.perf_counter() - start
 
 # %% ../nbs/02_callback.ipynb #2e20255e
-@patch
-def _array(self:LearnabilityRecorder, name:str, dtype):
-    return getattr(self._acc, name) if self._acc is not None else np.empty((0, self.n_samples or 0), dtype)
-
 @patch(as_prop=True)
 def probs(self:LearnabilityRecorder) -> np.ndarray:
     "(T, N) float32: probability of the true label per training epoch and sample, NaN where not observed"
-    return self._array('probs', np.float32)
+    return self._acc.probs
 
 @patch(as_prop=True)
 def correct(self:LearnabilityRecorder) -> np.ndarray:
     "(T, N) int8: hits per epoch and sample (more than 1 if seen twice), `NOT_OBSERVED` (-1) where not observed"
-    return self._array('correct', np.int8)
+    return self._acc.correct
 
 @patch(as_prop=True)
 def margins(self:LearnabilityRecorder) -> np.ndarray|None:
     "(T, N) float32: true-label logit minus the largest other logit (NaN where not observed), or None if not recorded"
-    return None if not self.record_margins else self._array('margins', np.float32)
+    return self._acc.margins
 
 @patch(as_prop=True)
 def counts(self:LearnabilityRecorder) -> np.ndarray:
     "(T, N) uint8: times each sample was seen per epoch"
-    return self._array('counts', np.uint8)
+    return self._acc.counts
 
 @patch(as_prop=True)
 def labels(self:LearnabilityRecorder) -> np.ndarray:
     "(N,) int64: the true label of each sample (-1 if never observed)"
-    return self._acc.labels if self._acc is not None else np.full(self.n_samples or 0, -1, np.int64)
+    return self._acc.labels
 
 @patch(as_prop=True)
 def items(self:LearnabilityRecorder):
@@ -387,7 +384,7 @@ def hit_rate(self:LearnabilityRecorder) -> np.ndarray:
 @patch
 def _stored_counts(self:LearnabilityRecorder):
     "Counts only when some sample was seen twice in an epoch; otherwise they follow from `probs`"
-    return self._acc.stored_counts if self._acc is not None else None
+    return self._acc.stored_counts
 
 # %% ../nbs/02_callback.ipynb #9427043b
 @patch

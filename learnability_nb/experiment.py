@@ -238,8 +238,7 @@ def collect_runs(
     folder = RunFolder(out)
     dls = build_dls(cfg)
     chash = config_hash(cfg, dls.fingerprint)
-    if not folder.config_file.exists():
-        raise FileNotFoundError(f"{folder.path} holds no config.json: no runs of learnability_run there")
+    folder.config()   # a clear error when the folder holds no runs of learnability_run
     runs, missing = {}, []
     for name, seed in grid(cfg):
         rec = folder.load(name, seed, dls.fingerprint, len(dls.train_ds), chash, log)

@@ -4,7 +4,6 @@
 
 # %% ../nbs/07_interpret.ipynb #238a6a3b
 from __future__ import annotations
-import json
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ from fastai.data.load import DataLoader
 from fastai.vision.data import get_grid
 from .scores import hardest as _hardest, scores_table
 from .data import ShowIndexed, yields_index, dataset_items, dls_fingerprint, train_eval_dl
-from .records import Records, load_records
+from .records import load_records
 from .callback import LearnabilityRecorder
 from .runs import RunFolder
 from .experiment import build_dls

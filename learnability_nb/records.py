@@ -5,13 +5,15 @@
 # %% ../nbs/02a_records.ipynb #16ea33b0
 from __future__ import annotations
 import json, mmap, os, tempfile, zipfile
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 from .stats import BLOCK
 from .core import check_records, hit_rate, learnability
 
 # %% auto #0
-__all__ = ['MMAP_ABOVE', 'RowStore', 'release_pages', 'Records', 'save_records', 'load_records']
+__all__ = ['MMAP_ABOVE', 'RowStore', 'release_pages', 'observed_counts', 'Records', 'atomic_write', 'save_records',
+           'load_records']
 
 # %% ../nbs/02a_records.ipynb #488c6cd2
 class RowStore:
@@ -60,6 +62,14 @@ def release_pages(*arrays):
         # clean file pages: read again on the next touch
         if a is not None and not a.closed: a.madvise(mmap.MADV_DONTNEED)
 
+# %% ../nbs/02a_records.ipynb #faf9690b
+def observed_counts(
+    probs, # (..., T, n) probability of the true label; NaN = not observed
+    counts=None, # the same shape: times seen per epoch, if they were kept
+) -> np.ndarray: # uint8, the shape of `probs`
+    "Times seen per epoch: `counts` if they were kept, else 1 wherever `probs` was observed"
+    return counts if counts is not None else (~np.isnan(probs)).astype(np.uint8)
+
 # %% ../nbs/02a_records.ipynb #31365013
 class Records:
     "The records of one run (model × seed): probabilities, hits, labels, metadata, and margins if recorded"
@@ -90,7 +100,7 @@ class Records:
     @property
     def counts(self):
         "(T, N) times each sample was seen per epoch"
-        return self.stored_counts if self.stored_counts is not None else (~np.isnan(self.probs)).astype(np.uint8)
+        return observed_counts(self.probs, self.stored_counts)
     @property
     def n_epochs(self): return self.probs.shape[0]
     @property
@@ -99,26 +109,36 @@ class Records:
     def hit_rate(self): return hit_rate(self.correct, self.stored_counts)
     def __repr__(self): return f"Records(T={self.n_epochs}, N={self.n_samples}, meta={self.meta})"
 
+# %% ../nbs/02a_records.ipynb #5b126f86
+@contextmanager
+def atomic_write(
+    path, # the file to write
+    mode:str='wb', # 'wb' or 'w'
+):
+    "Open a temporary file to write `path` with, renamed over `path` only when the block ends without an error"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True); raise
+
 # %% ../nbs/02a_records.ipynb #a3e17ab5
 def save_records(
     path, # file to write (`.npz`)
     records:Records, # what to save
 ) -> Path:
     "Save `records` atomically to `path` as `.npz` + JSON metadata, without pickle"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = dict(probs=records.probs, correct=records.correct, labels=records.labels,
                   meta=np.array(json.dumps(records.meta, sort_keys=True)))
     if records.stored_counts is not None: arrays['counts'] = records.stored_counts
     if records.margins is not None: arrays['margins'] = records.margins
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.savez(f, **arrays); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
+    with atomic_write(path) as f: np.savez(f, **arrays)
+    return Path(path)
 
 # %% ../nbs/02a_records.ipynb #2e6f2191
 MMAP_ABOVE = 1 << 28 # `load_records` memory-maps files larger than this many bytes instead of reading them

@@ -19,7 +19,8 @@ from .core import (correlation_table, learnability, sample_ranks, learnability_r
 from .core import epoch_convergence
 from .stats import BLOCK, ONE_SEED, METHOD, seed_table1, table1_ci, reliability_lines, seed_convergence
 from .data import denormalize
-from .records import release_pages
+from .records import release_pages, observed_counts
+from fastcore.basics import groupby
 from .plots import figure1, plot_agreement, plot_extremes, plot_table1, plot_convergence
 from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table
 from .runs import write_json
@@ -32,17 +33,14 @@ __all__ = ['SEED_CONV_SAMPLES', 'model_scores', 'aggregate', 'per_seed_learnabil
 # %% ../nbs/04b_report.ipynb #a5868cce
 def _by_model(runs:dict) -> dict:
     "{model: [Records of its seeds]} in the order of `runs`"
-    out = {}
-    for (m, _), r in runs.items(): out.setdefault(m, []).append(r)
-    return out
+    return groupby(runs.items(), lambda kv: kv[0][0], lambda kv: kv[1])
 
 def _block_of(recs:list, sl:slice) -> tuple:
     "(probs, correct, counts, margins) of samples `sl` of every run in `recs`, stacked (R, T, n), None where absent"
     stack = lambda k: (None if any(getattr(r, k) is None for r in recs)
                        else np.stack([getattr(r, k)[:, sl] for r in recs]))
     counts = None if all(r.stored_counts is None for r in recs) else np.stack(
-        [r.stored_counts[:, sl] if r.stored_counts is not None else (~np.isnan(r.probs[:, sl])).astype(np.uint8)
-         for r in recs])
+        [observed_counts(r.probs[:, sl], None if r.stored_counts is None else r.stored_counts[:, sl]) for r in recs])
     return stack('probs'), stack('correct'), counts, stack('margins')
 
 def model_scores(

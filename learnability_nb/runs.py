@@ -4,23 +4,19 @@
 
 # %% ../nbs/04a_runs.ipynb #471591b3
 from __future__ import annotations
-import hashlib, json, os, socket, tempfile, time
+import hashlib, json, os, socket, time
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore.basics import patch
-from .records import load_records
+from .records import load_records, atomic_write
 
 # %% auto #0
 __all__ = ['RUN_KEYS', 'write_json', 'run_settings', 'config_hash', 'parse_shard', 'lock_is_stale', 'claim', 'RunFolder']
 
 # %% ../nbs/04a_runs.ipynb #71d4cd92
 def write_json(path, obj):
-    "Write `obj` to `path` as JSON, atomically (a temporary file, then a rename)"
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=str); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
+    "Write `obj` to `path` as JSON, atomically (`records.atomic_write`)"
+    with atomic_write(path, 'w') as f: json.dump(obj, f, indent=2, sort_keys=True, default=str)
 
 # %% ../nbs/04a_runs.ipynb #cfa464b9
 # what a run's records depend on; not `lean` (the same records) nor `eval_bs` (records equal to float rounding: these

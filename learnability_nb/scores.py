@@ -83,7 +83,7 @@ def first_correct(
 ) -> np.ndarray: # (N,) float: epoch 1..T (mean over runs); inf = never correct; NaN = never observed
     "The first epoch (1-based) in which each sample is classified correctly (`first_learned` in Toneva et al.'s code)"
     c, k = hit_records(correct, counts)
-    T, out = c.shape[1], np.empty(c.shape[-1])
+    out = np.empty(c.shape[-1])
     for sl, a in _epoch_correct(c, k):
         hit = a == 1
         first = np.where(hit.any(1), hit.argmax(1) + 1., np.inf)   # (R, n)
