@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import NOT_OBSERVED
-from .records import RowStore, observed_counts
+from .records import PER_EPOCH, Records, RowStore, observed_counts
 from fastcore.basics import patch
 
 # %% auto #0
@@ -28,9 +28,9 @@ def class_targets(y) -> torch.Tensor:
     if (not isinstance(y, torch.Tensor) or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool
             or y.ndim != 1):
         what = f"{y.dtype} {tuple(y.shape)}" if isinstance(y, torch.Tensor) else type(y).__name__
-        raise TypeError(f"LearnabilityRecorder needs single class ids as targets (an int tensor of shape (B,)), "
-                        f"got {what}: "
-                        "regression and multi-label targets have no 'true label' whose probability to record")
+        raise TypeError(f"learnability needs single class ids as targets (an int tensor of shape (B,)), got {what}: "
+                        "regression and multi-label targets have no 'true label' whose probability to record; "
+                        "pass the class index of each sample")
     return y.long()  # (fastai's tabular targets are int8 codes)
 
 # %% ../nbs/02c_accumulator.ipynb #98f62297
@@ -41,10 +41,15 @@ class EpochAccumulator:
         margins:bool=True, # also record margins (for AUM)
         max_ram:int=2**30, # bytes of records kept in RAM; beyond that they move to memory-mapped files
         store=None, # folder for those files (default: a temporary folder, deleted with the accumulator or by `close`)
+        el2n:bool=True, # also record EL2N, the L2 norm of softmax minus one-hot (Paul et al.)
+        entropy:bool=True, # also record the entropy of the softmax
     ):
-        self.n_samples, self.max_ram, self.store = n_samples, max_ram, store
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0:
+            raise ValueError(f"n_samples must be a count of training samples (an int >= 0), got {n_samples!r}")
+        self.n_samples, self.max_ram, self.store = int(n_samples), max_ram, store
         self.probs_store, self.correct_store = RowStore(n_samples, np.float32), RowStore(n_samples, np.int8)
-        self.margins_store = RowStore(n_samples, np.float32) if margins else None
+        on = dict(margins=margins, el2n=el2n, entropy=entropy)
+        self.extra_stores = {k: RowStore(n_samples, np.float32) for k in PER_EPOCH if on[k]}
         self.labels = np.full(n_samples, -1, np.int64)   # (N,) each sample's label, -1 until it is observed
         self.counts_store, self.buf, self._cleanup = None, None, None
 
@@ -54,7 +59,7 @@ class EpochAccumulator:
         self.buf = dict(sum_p=z(torch.float32), seen=z(torch.int32), hits=z(torch.int32),
                         labels=torch.full((self.n_samples,), -1, dtype=torch.int64, device=device),
                         bad=torch.zeros((), dtype=torch.int64, device=device))
-        if self.margins_store is not None: self.buf['sum_m'] = z(torch.float32)
+        for k in self.extra_stores: self.buf[f'sum_{k}'] = z(torch.float32)
         return self.buf
 
     def close(self):
@@ -71,23 +76,35 @@ def add(self:EpochAccumulator,
     w=None, # (B,) weights, 0 for the padding of a distributed pass; None: all 1
 ):
     "Add one batch to this epoch's sums: vectorised, no host sync"
+    if self.buf is None: raise RuntimeError("no epoch started: call start_epoch() before add()")
     pred, y, idx = plain(pred), class_targets(y), plain(idx)
+    if not isinstance(idx, torch.Tensor) or idx.is_floating_point() or idx.ndim != 1:
+        raise TypeError(f"idx must be a (B,) int tensor of the samples' positions in the training set, got "
+                        f"{type(idx).__name__ if not isinstance(idx, torch.Tensor) else (idx.dtype, tuple(idx.shape))}")
     if len(y) != len(idx): raise TypeError(f"got {len(y)} targets for a batch of {len(idx)} samples")
-    if pred.ndim != 2: raise TypeError(f"expected predictions shaped (B, n_classes), got {tuple(pred.shape)}")
+    if not isinstance(pred, torch.Tensor) or pred.ndim != 2 or len(pred) != len(y):
+        raise TypeError(f"expected predictions shaped (B, n_classes) = ({len(y)}, n_classes), got "
+                        f"{tuple(pred.shape) if isinstance(pred, torch.Tensor) else type(pred).__name__}")
     b, n = self.buf, self.n_samples
     # indices are checked on the device and reported at the end of the epoch (before anything is kept): a check
     # here would make the host wait for the device every batch
-    b['bad'] += ((idx < 0) | (idx >= n)).sum(); idx = idx.clamp(0, n - 1)
-    y = y.to(idx.device)
+    b['bad'] += ((idx < 0) | (idx >= n)).sum() + ((y < 0) | (y >= pred.shape[1])).sum()
+    idx, y = idx.clamp(0, max(n - 1, 0)), y.to(idx.device).clamp(0, pred.shape[1] - 1)
     logits = pred.detach().float()
-    p_true = logits.softmax(-1).gather(1, y[:, None]).squeeze(1)
+    p = logits.softmax(-1)
+    p_true = p.gather(1, y[:, None]).squeeze(1)
     hit, one = (logits.argmax(-1) == y).int(), torch.ones_like(y, dtype=torch.int32)
-    if w is not None: p_true, hit, one = p_true * w, hit * w.int(), w.int()
-    b['sum_p'].index_add_(0, idx, p_true)
-    if 'sum_m' in b:   # AUM's margin: the true label's logit minus the largest other logit
+    weigh = (lambda v: v) if w is None else (lambda v: v * w)
+    if w is not None: hit, one = hit * w.int(), w.int()
+    b['sum_p'].index_add_(0, idx, weigh(p_true))
+    if 'sum_margins' in b:   # AUM's margin: the true label's logit minus the largest other logit
         true = logits.gather(1, y[:, None])
         other = logits.scatter(1, y[:, None], float('-inf')).amax(1)
-        b['sum_m'].index_add_(0, idx, (true.squeeze(1) - other) * (1 if w is None else w))
+        b['sum_margins'].index_add_(0, idx, weigh(true.squeeze(1) - other))
+    if 'sum_el2n' in b:   # ‖p − onehot(y)‖₂
+        b['sum_el2n'].index_add_(0, idx, weigh(torch.linalg.vector_norm(
+            p.scatter_add(1, y[:, None], -torch.ones_like(p_true)[:, None]), dim=1)))
+    if 'sum_entropy' in b: b['sum_entropy'].index_add_(0, idx, weigh(torch.special.entr(p).sum(1)))
     b['seen'].index_add_(0, idx, one)
     b['hits'].index_add_(0, idx, hit)
     b['labels'][idx] = y
@@ -99,18 +116,26 @@ def end_epoch(self:EpochAccumulator,
 ):
     "Keep this epoch as one row of records, copied to the host (once per epoch)"
     b = self.buf
+    if b is None: raise RuntimeError("no epoch started: call start_epoch() and add() before end_epoch()")
     if combine is not None: combine(b)
     seen = b['seen']
     # NaN: not observed
     mean = lambda s: torch.where(seen > 0, s / seen.clamp(min=1), torch.full_like(s, float('nan')))
-    probs, margins = mean(b['sum_p']), (mean(b['sum_m']) if 'sum_m' in b else None)
+    probs, extras = mean(b['sum_p']), {k: mean(b[f'sum_{k}']) for k in self.extra_stores}
     correct = torch.where(seen > 0, b['hits'].clamp(max=127), NOT_OBSERVED).to(torch.int8)
     multi, bad, counts = (seen > 1).any(), b['bad'], seen.clamp(max=255).to(torch.uint8)
-    probs, correct, labels, multi, bad, counts, margins = (
-        t if t is None else t.cpu() for t in (probs, correct, b['labels'], multi, bad, counts, margins))
+    anyseen = (seen > 0).any()
+    probs, correct, labels, multi, bad, counts, anyseen = (
+        t.cpu() for t in (probs, correct, b['labels'], multi, bad, counts, anyseen))
     if int(bad):
-        raise IndexError(f"sample index out of range: {int(bad)} indices this epoch were outside the training set of "
-                         f"{self.n_samples} samples (valid: 0 to {self.n_samples - 1}); nothing was recorded for it")
+        self.buf = None
+        raise IndexError(f"{int(bad)} sample indices or targets this epoch were out of range (indices: 0 to "
+                         f"{self.n_samples - 1}, the training set's size; targets: 0 to n_classes - 1): pass each "
+                         "sample's position in the training set and its class id; nothing was recorded for the epoch")
+    if not bool(anyseen) and self.n_samples:
+        self.buf = None
+        raise RuntimeError("end_epoch with nothing recorded: no batch was added this epoch (call add() for every "
+                           "batch between start_epoch() and end_epoch()); nothing was kept")
     # the first time a sample is seen twice in an epoch: counts are kept from then on
     if bool(multi) and self.counts_store is None:
         path = self.probs_store.path
@@ -118,9 +143,10 @@ def end_epoch(self:EpochAccumulator,
         for row in observed_counts(self.probs_store.array()): self.counts_store.append(row)
     if self.counts_store is not None: self.counts_store.append(counts.numpy())
     self.probs_store.append(probs.numpy()); self.correct_store.append(correct.numpy())
-    if self.margins_store is not None: self.margins_store.append(margins.numpy())
+    for k, store in self.extra_stores.items(): store.append(extras[k].cpu().numpy())
     labels = labels.numpy()
     self.labels = np.where(labels >= 0, labels, self.labels)
+    self.buf = None
     self.spill_if_large()
 
 # %% ../nbs/02c_accumulator.ipynb #cedb0e07
@@ -128,7 +154,7 @@ def end_epoch(self:EpochAccumulator,
 def spill_if_large(self:EpochAccumulator):
     "Move the records to memory-mapped files once they outgrow `max_ram`"
     stores = {ext: s for ext, s in (('f32', self.probs_store), ('i8', self.correct_store), ('u8', self.counts_store),
-                                    ('m32', self.margins_store)) if s is not None}
+                                    *((f'{k}.f32', s) for k, s in self.extra_stores.items())) if s is not None}
     if self.probs_store.path is not None or sum(s.nbytes for s in stores.values()) <= self.max_ram: return
     if self.store is not None: folder = Path(self.store)
     # ours alone: deleted on `close` or when the accumulator is garbage collected (open memory maps stay readable)
@@ -148,10 +174,24 @@ def correct(self:EpochAccumulator) -> np.ndarray:
     "(T, N) int8: hits per epoch and sample, `NOT_OBSERVED` (-1) where not observed"
     return self.correct_store.array()
 
-@patch(as_prop=True)
-def margins(self:EpochAccumulator) -> np.ndarray|None:
-    "(T, N) float32: true-label logit minus the largest other logit, or None if not recorded"
-    return None if self.margins_store is None else self.margins_store.array()
+def _per_epoch(name):
+    def get(self:EpochAccumulator) -> np.ndarray|None:
+        s = self.extra_stores.get(name)
+        return None if s is None else s.array()
+    get.__doc__ = f"(T, N) float32, NaN where not observed: {PER_EPOCH[name]}; None if not recorded"
+    return property(get)
+
+EpochAccumulator.margins, EpochAccumulator.el2n, EpochAccumulator.entropy = map(_per_epoch, PER_EPOCH)
+
+@patch
+def records(self:EpochAccumulator,
+    meta:dict|None=None, # metadata to keep with them (model, seed, mode, dataset fingerprint, ...)
+) -> Records:
+    "The records so far in the package's one format, as every entry point saves them"
+    if self.n_epochs == 0: raise RuntimeError("no epoch recorded yet: records exist once end_epoch() has run")
+    info = dict(n_epochs=self.n_epochs, n_samples=self.n_samples, recorded=['probs', 'correct', *self.extra_stores])
+    return Records(self.probs, self.correct, self.labels, {**info, **(meta or {})}, self.stored_counts,
+                   **{k: getattr(self, k) for k in PER_EPOCH})
 
 @patch(as_prop=True)
 def stored_counts(self:EpochAccumulator) -> np.ndarray|None:

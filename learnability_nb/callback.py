@@ -19,7 +19,7 @@ from fastcore.basics import patch
 import learnability_nb
 from .core import NOT_OBSERVED, hit_rate, learnability
 from .data import yields_index, dataset_items, dls_fingerprint, train_eval_dl
-from .records import Records, save_records, load_records
+from .records import PER_EPOCH, Records, save_records, load_records
 from .accumulator import EpochAccumulator, plain, class_targets
 from .distributed import DistributedDL, base_dls, is_distributed, shard_weights, combine_ranks
 # also importable from here
@@ -135,18 +135,24 @@ class LearnabilityRecorder(Callback):
         max_ram:int=2**30, # bytes of records kept in RAM; beyond that they move to memory-mapped files
         store=None, # folder for those files (default: a temporary folder, deleted with the recorder or on `reset`)
         margins:bool=True, # also record the margin (true-label logit minus the largest other; for AUM)
+        el2n:bool=True, # also record EL2N (the L2 norm of softmax minus one-hot; Paul et al.)
+        entropy:bool=True, # also record the entropy of the softmax
     ):
         if mode not in MODES: raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-        self.mode, self.eval_dl, self.max_ram, self.store, self.record_margins = (
-            mode, eval_dl, max_ram, store, bool(margins))
+        self.mode, self.eval_dl, self.max_ram, self.store = mode, eval_dl, max_ram, store
+        self.record_margins, self.record_el2n, self.record_entropy = bool(margins), bool(el2n), bool(entropy)
         self._auto_eval = self._dls = self._taps = None
         self._ddp, self._pass_dl, self._w = False, None, None
         self.reset()
 
+    def _new_acc(self, n):
+        return EpochAccumulator(n, self.record_margins, self.max_ram, self.store, self.record_el2n,
+                                self.record_entropy)
+
     def reset(self):
         "Forget everything recorded (and delete the temporary folder its records moved to, if any)"
         if getattr(self, '_acc', None) is not None: self._acc.close()
-        self._acc, self.eval_seconds = EpochAccumulator(0, self.record_margins), 0.   # sized at the first fit
+        self._acc, self.eval_seconds = self._new_acc(0), 0.   # sized at the first fit
 
     # what pickling (`learn.export()`) leaves out: the records (a model file must not grow with N × T), the device
     # buffers, the data and the eval loader
@@ -203,7 +209,7 @@ def _setup(self:LearnabilityRecorder):
     if not reads_index_from_batch(train) and train.n != n:
         raise ValueError(f"the training loader draws from {train.n} items but the eval loader holds {n}: they must be "
                          "the same training set in the same order (see `eval_dl`)")
-    if self.n_samples is None: self._acc = EpochAccumulator(n, self.record_margins, self.max_ram, self.store)
+    if self.n_samples is None: self._acc = self._new_acc(n)
     elif n != self.n_samples:
         raise ValueError(f"the training set has {n} samples but this recorder holds records of {self.n_samples}; "
                          "call `reset()` to record another dataset")
@@ -351,6 +357,16 @@ def margins(self:LearnabilityRecorder) -> np.ndarray|None:
     return self._acc.margins
 
 @patch(as_prop=True)
+def el2n(self:LearnabilityRecorder) -> np.ndarray|None:
+    "(T, N) float32: EL2N, the L2 norm of softmax minus one-hot (NaN where not observed), or None if not recorded"
+    return self._acc.el2n
+
+@patch(as_prop=True)
+def entropy(self:LearnabilityRecorder) -> np.ndarray|None:
+    "(T, N) float32: entropy of the softmax in nats (NaN where not observed), or None if not recorded"
+    return self._acc.entropy
+
+@patch(as_prop=True)
 def counts(self:LearnabilityRecorder) -> np.ndarray:
     "(T, N) uint8: times each sample was seen per epoch"
     return self._acc.counts
@@ -395,7 +411,8 @@ def records(self:LearnabilityRecorder, **meta) -> Records:
                 fingerprint=None if dls is None else dls_fingerprint(dls),
                 dataset=None if dls is None else dls.__dict__.get('dataset_name'),
                 version=learnability_nb.__version__, eval_seconds=round(self.eval_seconds, 3))
-    return Records(self.probs, self.correct, self.labels, {**info, **meta}, self._stored_counts(), self.margins)
+    return Records(self.probs, self.correct, self.labels, {**info, **meta}, self._stored_counts(),
+                   **{k: getattr(self._acc, k) for k in PER_EPOCH})
 
 @patch
 def save(self:LearnabilityRecorder,

@@ -52,7 +52,7 @@ def combine_ranks(
     "Add up every process's per-sample sums in one `all_reduce` (a sample's label travels as label + 1)"
     n = len(buf['seen'])
     seen = buf['seen'] > 0
-    keys = [k for k in ('sum_p', 'sum_m', 'seen', 'hits') if k in buf]
+    keys = [k for k in buf if k.startswith('sum_')] + ['seen', 'hits']   # every per-sample sum recorded
     parts = [buf[k] for k in keys] + [(buf['labels'] + 1) * seen, seen, buf['bad'].reshape(1)]
     packed = torch.cat([p.double() for p in parts])
     dist.all_reduce(packed)

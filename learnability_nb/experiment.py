@@ -37,6 +37,8 @@ PRESETS = {
                     width=0.25, size=32, bs=64, lr=1e-2, mode='eval'),
     'fashion': dict(dataset='fashion_mnist', models=['vgg16', 'resnet20', 'mobilenet'], seeds=[0, 1, 2, 3, 4],
                     epochs=15, width=0.25, size=32, bs=128, lr=1e-2, mode='eval', n_train=10000),
+    'fashion_60k': dict(dataset='fashion_mnist', models=['mlp', 'lenet', 'resnet20'], seeds=[0, 1, 2, 3, 4],
+                        epochs=15, width=0.25, size=32, bs=128, lr=1e-2, mode='eval', n_train=None),
     'fashion_full': dict(dataset='fashion_mnist', models=['vgg16', 'resnet20', 'mobilenet'], seeds=[0, 1, 2, 3, 4],
                          epochs=30, width=1.0, size=32, bs=128, lr=1e-2, mode='eval', n_train=None),
     'paper':   dict(dataset='cifar10', models=['vgg16', 'resnet20', 'mobilenet'], seeds=[0, 1, 2], epochs=200,

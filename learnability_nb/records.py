@@ -12,7 +12,7 @@ from .stats import BLOCK
 from .core import check_records, hit_rate, learnability
 
 # %% auto #0
-__all__ = ['MMAP_ABOVE', 'RowStore', 'release_pages', 'observed_counts', 'Records', 'atomic_write', 'save_records',
+__all__ = ['PER_EPOCH', 'MMAP_ABOVE', 'RowStore', 'release_pages', 'observed_counts', 'Records', 'atomic_write', 'save_records',
            'load_records']
 
 # %% ../nbs/02a_records.ipynb #488c6cd2
@@ -71,15 +71,22 @@ def observed_counts(
     return counts if counts is not None else (~np.isnan(probs)).astype(np.uint8)
 
 # %% ../nbs/02a_records.ipynb #31365013
+PER_EPOCH = {'margins': "true-label logit minus the largest other logit (AUM, Pleiss et al.)",
+             'el2n': "L2 norm of softmax minus one-hot (EL2N, Paul et al.)",
+             'entropy': "entropy of the softmax in nats (DeepCore's uncertainty)",
+            } # the float per-epoch quantities recorded beside `probs`, each (T, N) with NaN where not observed
+
 class Records:
-    "The records of one run (model × seed): probabilities, hits, labels, metadata, and margins if recorded"
+    "The records of one run (model × seed): probabilities, hits, labels, metadata, and what else was recorded"
     def __init__(self,
                  probs, # (T, N) probability of the true label; NaN = not observed
                  correct, # (T, N) hits per epoch, `NOT_OBSERVED` where not seen
                  labels, # (N,) the samples' labels
                  meta=None, # metadata, e.g. mode, T, N, dataset fingerprint, package version
                  counts=None, # times seen per epoch; None: once wherever observed
-                 margins=None): # logit of the true label minus the largest other logit, per epoch; None: not recorded
+                 margins=None, # logit of the true label minus the largest other logit, per epoch; None: not recorded
+                 el2n=None, # (T, N) EL2N per epoch; None: not recorded
+                 entropy=None): # (T, N) entropy of the softmax per epoch; None: not recorded
         self.probs, self.correct, self.labels = (np.asarray(probs, np.float32), np.asarray(correct, np.int8),
                                                  np.asarray(labels, np.int64))
         self.stored_counts, self.meta = (None if counts is None else np.asarray(counts, np.uint8)), dict(meta or {})
@@ -89,14 +96,20 @@ class Records:
             raise ValueError(f"labels has shape {self.labels.shape}, expected ({N},) to match probs {self.probs.shape}")
         if self.stored_counts is not None and self.stored_counts.shape != (T, N):
             raise ValueError(f"counts has shape {self.stored_counts.shape}, expected {(T, N)}")
-        self.margins = None if margins is None else np.asarray(margins, np.float32)
-        if self.margins is not None:
-            if self.margins.shape != (T, N):
-                raise ValueError(f"margins has shape {self.margins.shape}, expected {(T, N)} to match probs")
+        given = dict(margins=margins, el2n=el2n, entropy=entropy)
+        for name in PER_EPOCH:
+            a = None if given[name] is None else np.asarray(given[name], np.float32)
+            setattr(self, name, a)
+            if a is None: continue
+            if a.shape != (T, N): raise ValueError(f"{name} has shape {a.shape}, expected {(T, N)} to match probs")
             for s in range(0, N, BLOCK):   # block by block: memory-mapped records are never copied whole
-                if (np.isnan(self.margins[:, s:s + BLOCK]) != np.isnan(self.probs[:, s:s + BLOCK])).any():
-                    raise ValueError("margins and probs disagree on which samples were observed (NaN)")
-        release_pages(self.probs, self.correct, self.margins, self.stored_counts)
+                if (np.isnan(a[:, s:s + BLOCK]) != np.isnan(self.probs[:, s:s + BLOCK])).any():
+                    raise ValueError(f"{name} and probs disagree on which samples were observed (NaN)")
+        release_pages(self.probs, self.correct, self.stored_counts, *self.per_epoch.values())
+    @property
+    def per_epoch(self) -> dict:
+        "{name: (T, N) array} of the `PER_EPOCH` quantities these records hold"
+        return {k: getattr(self, k) for k in PER_EPOCH if getattr(self, k) is not None}
     @property
     def counts(self):
         "(T, N) times each sample was seen per epoch"
@@ -136,7 +149,7 @@ def save_records(
     arrays = dict(probs=records.probs, correct=records.correct, labels=records.labels,
                   meta=np.array(json.dumps(records.meta, sort_keys=True)))
     if records.stored_counts is not None: arrays['counts'] = records.stored_counts
-    if records.margins is not None: arrays['margins'] = records.margins
+    arrays.update(records.per_epoch)
     with atomic_write(path) as f: np.savez(f, **arrays)
     return Path(path)
 
@@ -190,7 +203,7 @@ def load_records(
     except ValueError as e: raise ValueError(f"corrupt records file {path}: unreadable metadata ({e})") from e
     try:
         rec = Records(arrays['probs'], arrays['correct'], arrays['labels'], meta, arrays.get('counts'),
-                      arrays.get('margins'))
+                      **{k: arrays.get(k) for k in PER_EPOCH})
     except (ValueError, TypeError) as e: raise ValueError(f"inconsistent records file {path}: {e}") from e
     for key, val in (('n_epochs', rec.n_epochs), ('n_samples', rec.n_samples)):
         if key in meta and meta[key] != val:
