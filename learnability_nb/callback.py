@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_callback.ipynb #2d4f0f5f
 from __future__ import annotations
-import random, time
+import time
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 import numpy as np
@@ -14,13 +14,14 @@ from fastai.callback.core import Callback
 from fastai.callback.mixup import MixHandler
 from fastai.callback.schedule import LRFinder
 from fastai.data.load import DataLoader
-from fastai.torch_core import rank_distrib, to_device
+from fastai.torch_core import rank_distrib
 from fastcore.basics import patch
 import learnability_nb
 from .core import NOT_OBSERVED, hit_rate, learnability
 from .data import yields_index, dataset_items, dls_fingerprint, train_eval_dl
 from .records import PER_EPOCH, Records, save_records, load_records
 from .accumulator import EpochAccumulator, plain, class_targets
+from .loops import eval_pass as shared_eval_pass, rng_kept
 from .distributed import DistributedDL, base_dls, is_distributed, shard_weights, combine_ranks
 # also importable from here
 from .fit import HostSyncCounter, LeanFit
@@ -234,7 +235,7 @@ def _split(self:LearnabilityRecorder, dl, batch):
 def _check_targets(self:LearnabilityRecorder):
     "Before the first training batch: one batch of the eval loader must have single class ids as targets"
     dl, dev = self._eval_dl(), self._device()
-    with _rng_kept(dev): batch = dl.one_batch() if hasattr(dl, 'one_batch') else next(iter(dl))
+    with rng_kept(dev): batch = dl.one_batch() if hasattr(dl, 'one_batch') else next(iter(dl))
     class_targets(self._split(dl, tuple(batch))[1])
 
 @patch
@@ -303,14 +304,6 @@ def after_fit(self:LearnabilityRecorder):
     self._order = None
 
 # %% ../nbs/02_callback.ipynb #59699ab5
-@contextmanager
-def _rng_kept(dev):
-    "Run a block without changing torch's, numpy's or Python's random state"
-    py, npst = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
-        try: yield
-        finally: random.setstate(py); np.random.set_state(npst)
-
 def eval_pass(
     model, # the model as it is at the end of the epoch
     dl, # the training set in order with validation transforms (`train_eval_dl`), or its `DistributedDL` shard
@@ -320,25 +313,20 @@ def eval_pass(
     autocast=None, # training's mixed-precision context, if any
 ) -> float: # seconds taken
     "Score every training sample in eval mode, leaving training's random state and mode as they were"
-    start, was_training, order = time.perf_counter(), model.training, None
-    model.eval()
     from_batch, sharded = reads_index_from_batch(dl), isinstance(dl, DistributedDL)
-    with _rng_kept(device), torch.no_grad(), (nullcontext() if from_batch and not sharded else tap_order(dl)) as tap:
-        for batch in dl:
-            batch = to_device(tuple(batch), device)
-            if from_batch: xs, y, idx = split_index(batch)
-            else: xs, y = split(dl, batch)
-            w = None
-            if not from_batch or sharded:
-                if order is None: order = LoaderOrder(tap.idxs, dl, device)
-                pos, w = order.take(len(y))
-                if not from_batch: idx = pos
-            with autocast or nullcontext(): pred = model(*xs)
-            add(pred, y, idx, w)
-    if order is not None: order.check_done()
-    model.train(was_training)
-    if device.type == 'cuda': torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    def unpack(batch):
+        if from_batch: xs, y, idx = split_index(tuple(batch))
+        else: (xs, y), idx = split(dl, tuple(batch)), None
+        return xs, {}, y, idx
+    order = []
+    def positions(n):   # the order `dl` drew for this pass, once it has drawn it
+        if not order: order.append(LoaderOrder(tap.idxs, dl, device))
+        return order[0].take(n)
+    with (nullcontext() if from_batch and not sharded else tap_order(dl)) as tap:
+        secs = shared_eval_pass(model, dl, add, device, autocast, unpack,
+                                None if from_batch and not sharded else positions)
+    if order: order[0].check_done()
+    return secs
 
 # %% ../nbs/02_callback.ipynb #2e20255e
 @patch(as_prop=True)

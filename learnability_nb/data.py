@@ -30,40 +30,15 @@ from fastai.vision.data import get_grid
 from fastai.torch_core import show_image
 
 # %% auto #0
-__all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'NoSplitIdx', 'IndexedDataset', 'TestItems', 'data_fingerprint', 'split_idxs',
-           'ImageTensorDataset', 'denormalize', 'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets',
-           'yields_index', 'train_eval_dl', 'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10',
-           'cifar10_dls', 'read_idx', 'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls',
-           'load_learnability_table', 'readable_cache_path', 'image_folder_dls']
+__all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset', 'denormalize',
+           'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'yields_index', 'train_eval_dl',
+           'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx',
+           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'load_learnability_table',
+           'readable_cache_path', 'image_folder_dls', 'NoSplitIdx', 'IndexedDataset']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
-class NoSplitIdx:
-    "A `set_split_idx` that does nothing, for datasets without split-dependent transforms"
-    @contextmanager
-    def set_split_idx(self, i): yield
-
-class IndexedDataset(NoSplitIdx):
-    "Wrap a map-style dataset of `(x, y)` pairs so that item `i` is `(x, y, i)`"
-    n_inp = 1 # fastai's `Learner` reads `dls.n_inp`: xb = (x,), yb = (y, idx)
-    yields_index = True # batches end with the index: `LearnabilityRecorder` reads it from there
-    def __init__(self,
-        ds, # map-style dataset of (x, y) pairs: torch / torchvision / fastai `Datasets` / list
-    ): self.ds = ds
-    def __len__(self): return len(self.ds)
-    def __getitem__(self, i):
-        n, j = len(self.ds), operator.index(i)
-        i = j + n if j < 0 else j
-        if not 0 <= i < n: raise IndexError(f"index {j} is out of range for a dataset of {n} items")
-        item = self.ds[i]
-        if not isinstance(item, (tuple, list)) or len(item) != 2:
-            what = f"a {type(item).__name__}" + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
-            raise TypeError(f"IndexedDataset expects each item of the dataset to be an (x, y) pair, "
-                            f"but item {i} is {what}")
-        return item[0], item[1], i
-    def __repr__(self): return f"IndexedDataset({len(self)} items of {type(self.ds).__name__})"
-    def new_empty(self):
-        "An empty dataset of the same kind (what fastai's `Learner.export` keeps instead of the data)"
-        return IndexedDataset([])
+from .indexed import NoSplitIdx, IndexedDataset   # defined without fastai (`indexed`); kept here too
+_all_ = ['NoSplitIdx', 'IndexedDataset']
 
 # %% ../nbs/01_data.ipynb #3f8b9ae6
 class TestItems(NoSplitIdx):
