@@ -12,6 +12,7 @@ from fastcore.basics import patch
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.vision.data import get_grid
+from fastai.torch_core import show_image
 from .scores import hardest as _hardest, scores_table
 from .data import ShowIndexed, yields_index, dataset_items, dls_fingerprint, train_eval_dl
 from .records import load_records
@@ -38,17 +39,27 @@ def _n_items(dl) -> int:
     return len(dl.dataset) if yields_index(dl) or not isinstance(dl, DataLoader) else dl.n
 
 def _vocab(dls):
-    "The class names of `dls` (the target vocab of fastai's pairs), or None if it has none"
-    v = getattr(dls, 'vocab', None)
+    "The class names of `dls` (the target vocab of fastai's pairs, a dataset's `classes`), or None if it has none"
+    if isinstance(dls, DataLoaders): v = getattr(dls, 'vocab', None)
+    else: v = getattr(getattr(dls, 'ds', dls), 'classes', None)   # (an `IndexedDataset`'s inner dataset)
     if v is not None and len(v) == 2 and all(hasattr(o, '__len__') and not isinstance(o, str) for o in v): v = v[-1]
     return None if v is None else list(v)
+
+def _plain_items(data):
+    "What each sample of a dataset or a list is (paths, texts, ...), or None if it does not say"
+    if data is None: return None
+    if isinstance(data, (list, tuple)):
+        if not all(isinstance(o, (tuple, list)) for o in data): return list(data)
+        firsts = [o[0] if o else None for o in data]   # (x, y) pairs: x if it is a path or a text
+        return firsts if all(isinstance(o, (str, Path)) for o in firsts) else None
+    return dataset_items(data)
 
 # %% ../nbs/07_interpret.ipynb #2e285b54
 class LearnabilityInterpretation:
     "The training samples by learnability, as the items they are: hardest, easiest, per class"
     def __init__(self,
-        dls:DataLoaders, # the DataLoaders the records were made on
-        probs, # (T, N) or (R, T, N) records of p(true label), N in `dls.train_ds` order; NaN = not observed
+        dls, # the DataLoaders the records were made on, or the training set (a dataset or a list of items); None: none
+        probs, # (T, N) or (R, T, N) records of p(true label), N in training-set order; NaN = not observed
         correct=None, # same shape: hits per epoch (for the hit rate)
         labels=None, # (N,) class ids (-1 = unknown)
         counts=None, # same shape as `probs`: times seen per epoch, when a sample was seen twice
@@ -56,23 +67,29 @@ class LearnabilityInterpretation:
         fingerprint:str|None=None, # the records' dataset fingerprint: refused if `dls` has another one
         eval_dl=None, # the loader samples are shown through; default: `train_eval_dl(dls)`
         hard_frac:float=0.1, # `per_class`: the hardest `hard_frac` of all samples count as hard
+        vocab=None, # class names by id; default: the DataLoaders' vocab, or the dataset's `classes`
+        el2n=None, # same shape as `probs`: EL2N per epoch (adds `el2n` to the scores)
+        entropy=None, # same shape as `probs`: entropy per epoch (adds `entropy` to the scores)
     ):
         if not 0 < hard_frac < 1: raise ValueError(f"hard_frac must be between 0 and 1, got {hard_frac}")
-        self.dls, self.eval_dl, self.hard_frac = dls, eval_dl if eval_dl is not None else train_eval_dl(dls), hard_frac
+        fastai_ = isinstance(dls, DataLoaders)
+        self.dls, self.data, self.hard_frac = (dls, None, hard_frac) if fastai_ else (None, dls, hard_frac)
+        self.eval_dl = eval_dl if eval_dl is not None or not fastai_ else train_eval_dl(dls)
         probs = np.asarray(probs)
-        n = _n_items(self.eval_dl)
+        n = _n_items(self.eval_dl) if fastai_ else probs.shape[-1] if dls is None else len(dls)
         if probs.shape[-1] != n:
-            raise ValueError(f"the records hold {probs.shape[-1]} samples but the training set of these DataLoaders "
-                             f"has {n}: they are records of another dataset")
-        mine = dls_fingerprint(dls)
+            raise ValueError(f"the records hold {probs.shape[-1]} samples but the training set "
+                             f"{'of these DataLoaders' if fastai_ else 'given'} has {n}: they are records of another "
+                             "dataset (or the training set is not in the records' order)")
+        mine = dls_fingerprint(dls) if fastai_ else None
         if fingerprint is not None and mine is not None and fingerprint != mine:
             raise ValueError(f"the records are of another dataset: fingerprint {fingerprint!r}, "
                              f"these DataLoaders have {mine!r}")
         # learnability, rank, hit rate, variability, forgetting, ...
-        self.scores = scores_table(probs, correct, counts, margins)
+        self.scores = scores_table(probs, correct, counts, margins, el2n=el2n, entropy=entropy)
         self.labels = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, np.int64)
         if self.labels.shape != (n,): raise ValueError(f"labels must be shaped ({n},), got {self.labels.shape}")
-        self.vocab = _vocab(dls)
+        self.vocab = list(vocab) if vocab is not None else _vocab(dls)
 
 # %% ../nbs/07_interpret.ipynb #581135f9
 @patch(cls_method=True)
@@ -93,7 +110,7 @@ def from_learner(cls:LearnabilityInterpretation,
 @patch(cls_method=True)
 def from_records(cls:LearnabilityInterpretation,
     records, # `Records`, a path to saved records, or a list of them (runs of one model: seeds)
-    dls:DataLoaders, # the DataLoaders they were made on
+    dls=None, # the DataLoaders they were made on, or the training set (a dataset or a list of items); None: none
     **kwargs, # passed to `LearnabilityInterpretation`
 ):
     "From saved records of one or several runs (learnability averages over the runs, Eq. 1)"
@@ -108,6 +125,9 @@ def from_records(cls:LearnabilityInterpretation,
     stack = lambda a: a[0] if len(a) == 1 else np.stack(a)
     counts = None if all(r.stored_counts is None for r in recs) else stack([r.counts for r in recs])
     margins = None if any(r.margins is None for r in recs) else stack([r.margins for r in recs])
+    for k in ('el2n', 'entropy'):
+        if all(getattr(r, k, None) is not None for r in recs):
+            kwargs.setdefault(k, stack([getattr(r, k) for r in recs]))
     labels = np.max(np.stack([r.labels for r in recs]), 0)   # -1 where no run observed the sample
     return cls(dls, stack([r.probs for r in recs]), stack([r.correct for r in recs]), labels, counts, margins,
                next(iter(fps), None), **kwargs)
@@ -142,8 +162,8 @@ def _label_names(self:LearnabilityInterpretation, labels):
 def table(self:LearnabilityInterpretation) -> pd.DataFrame:
     "One row per training sample: item (file paths relative to `dls.path`), label, learnability, rank, hit rate"
     df = self.scores.copy()
-    items = dataset_items(self.dls.train.dataset)
-    base = self.dls.__dict__.get('path')
+    items = dataset_items(self.dls.train.dataset) if self.dls is not None else _plain_items(self.data)
+    base = self.dls.__dict__.get('path') if self.dls is not None else None
     if isinstance(items, list) and base is not None and str(base) not in ('', '.'):
         items = [_relative(o, base) for o in items]
     df.insert(0, 'label', self._label_names(self.labels))
@@ -179,17 +199,35 @@ def _batch(self:LearnabilityInterpretation, idxs):
     return one, (one.one_batch() if hasattr(one, 'one_batch') else next(iter(one)))
 
 @patch
+def _plain_images(self:LearnabilityInterpretation, idxs) -> list|None:
+    "The images of the samples at `idxs`, from the dataset or list itself; None if they are not images"
+    if self.data is None: return None
+    out = []
+    for i in idxs:
+        x = self.data[int(i)]
+        if isinstance(x, (tuple, list)): x = x[0]
+        if hasattr(x, 'getbands'): x = torch.as_tensor(np.asarray(x))   # a PIL image
+        if not (isinstance(x, torch.Tensor) and x.ndim in (2, 3)): return None
+        x = x.float()
+        out.append((x - x.min()) / (x.max() - x.min()).clamp(min=1e-12))
+    return out
+
+@patch
 def _plot(self:LearnabilityInterpretation, k, hardest, ncols, figsize, by='learnability'):
     top = self.top(k, hardest, by)
     idxs = top.index.to_numpy()
     if len(idxs) == 0: raise ValueError("no sample was observed: nothing to show")
-    dl, b = self._batch(idxs)
-    x = b[0]
-    if not (isinstance(x, torch.Tensor) and x.ndim == 4):   # not images: fastai shows a table; ours has the scores
-        return top
+    if self.dls is None: images = self._plain_images(idxs)
+    else:
+        dl, b = self._batch(idxs)
+        images = None if not (isinstance(b[0], torch.Tensor) and b[0].ndim == 4) else b
+    if images is None: return top   # not images: fastai shows a table; ours has the scores
     ncols = ncols or int(np.ceil(np.sqrt(len(idxs))))
     nrows = int(np.ceil(len(idxs) / ncols))
-    if isinstance(dl, ShowIndexed): axs = dl.show_batch(b, max_n=len(idxs), ncols=ncols, figsize=figsize)
+    if self.dls is None:
+        axs = get_grid(len(idxs), nrows, ncols, figsize=figsize or (1.8 * ncols, 2.0 * nrows))
+        for ax, im in zip(axs, images): show_image(im, ax=ax, cmap='Greys' if im.ndim == 2 else None)
+    elif isinstance(dl, ShowIndexed): axs = dl.show_batch(b, max_n=len(idxs), ncols=ncols, figsize=figsize)
     else:
         axs = get_grid(len(idxs), nrows, ncols, figsize=figsize or (1.8 * ncols, 2.0 * nrows))
         dl.show_batch(b, max_n=len(idxs), ctxs=axs)
