@@ -48,7 +48,10 @@ setuptools.setup(
     packages = setuptools.find_packages(),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements, 'bench': shlex.split(cfg.get('bench_requirements') or '') },  # bench: bench/noise.py
+    extras_require={ 'dev': dev_requirements, 'bench': shlex.split(cfg.get('bench_requirements') or ''),  # bench: bench/noise.py
+                     # the optional adapters: learnability_nb.lightning and learnability_nb.hf
+                     'lightning': shlex.split(cfg.get('lightning_requirements') or ''),
+                     'hf': shlex.split(cfg.get('hf_requirements') or '') },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),
