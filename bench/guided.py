@@ -17,12 +17,18 @@ and the paired difference (same seed = same initialisation) to random order, and
 same size.
 
     python bench/guided.py --quick --out /tmp/guided_quick   # sym20, 2 seeds, 6 conditions (a few minutes on 2 cores)
+    python bench/guided.py --quick --dataset fashion_mnist --out /tmp/guided_quick_fashion   # 2,000 images, LeNet-5
     python bench/guided.py --out /tmp/guided                 # clean + sym20, 15 conditions x seeds 0-4 (resumable)
     python bench/guided.py --out /tmp/guided --report-only   # rebuild guided.csv and summary.md from the runs there
     python bench/guided.py --out /tmp/guided_fashion --dataset fashion_mnist --n-train 10000   # 32x32, 1 channel
 
 Writes `OUT/guided.csv` (one row per condition x setting x seed), `OUT/scores_<setting>.csv` (the recording's scores and
 the noise mask, one row per training sample), `OUT/summary.md` and `OUT/config.json`; `OUT/runs/` is what resuming reads.
+
+`--quick` is a first run, minutes on 2 CPU cores on either dataset: sym20, seeds 0 and 1, six conditions, and on
+Fashion-MNIST a stratified 2,000 training images validated on a stratified 2,000 test images with LeNet-5 at width
+0.25, lr 0.01 (the Fashion-MNIST benchmark's model, `bench/guided_fashion`), 5 epochs (13 trainings). Options given on
+the command line win over what --quick fixes; the run prints what it chose.
 """
 from __future__ import annotations
 import argparse, datetime, json, os, platform, sys, time, warnings
@@ -34,7 +40,7 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from noise import add_data_args, claim_out, data_cfg, load_data, train, _valid_acc   # noqa: E402 (noise benchmark's)
+from noise import add_data_args, apply_quick, claim_out, data_cfg, given_options, load_data, train, _valid_acc   # noqa: E402
 from learnability_nb.noise import inject_noise   # noqa: E402
 
 SETTINGS = {'clean': 0.0, 'sym20': 0.2} # name -> symmetric noise rate in the training labels
@@ -54,7 +60,10 @@ def conditions() -> dict:
             c[f'prune{int(f * 100)}_{s}'] = dict(family='prune', score=s, param=f, cb=dict(mode='random', prune=(s, f)))
     return c
 
-QUICK = dict(settings=['sym20'], seeds=[0, 1], conditions=['random', 'curriculum_root', 'hard_x3', 'drop10', 'prune50_learnability', 'prune50_random'])
+_QUICK_RUNS = dict(settings='sym20', seeds='0,1', conditions='random,curriculum_root,hard_x3,drop10,prune50_learnability,prune50_random')
+QUICK = {'digits': _QUICK_RUNS,
+         'fashion_mnist': dict(_QUICK_RUNS, n_train=2000, n_valid=2000, model='lenet', width=0.25, lr=0.01, epochs=5)
+         } # what --quick fixes per dataset, unless given on the command line
 DEFAULTS = dict(model='tiny_cnn', width=2.0, epochs=10, bs=64, lr=3e-2, noise_seed=0, score_seed=100)
 
 def record_scores(cfg, x, y_train, xv, yv, seed:int) -> tuple[pd.DataFrame, float, float]:
@@ -142,7 +151,8 @@ def _ints(s): return [int(v) for v in str(s).split(',') if v != '']
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', required=True, help='output folder (runs already there are kept and not redone)')
-    p.add_argument('--quick', action='store_true', help=f"sym20, seeds 0,1, conditions {', '.join(QUICK['conditions'])}")
+    p.add_argument('--quick', action='store_true', help='a first run in minutes: ' + '; '.join(
+        f"{d}: {', '.join(f'{k} {v}' for k, v in q.items())}" for d, q in QUICK.items()) + ' (options given win)')
     p.add_argument('--report-only', action='store_true', help='only rebuild guided.csv and summary.md from the runs in --out')
     p.add_argument('--settings', default=','.join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
     p.add_argument('--seeds', default='0,1,2,3,4', help='comma-separated evaluation seeds (not --score-seed)')
@@ -150,10 +160,11 @@ def main(argv=None):
     add_data_args(p)
     for k, v in DEFAULTS.items(): p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     a = p.parse_args(argv)
+    if a.quick: apply_quick(a, given_options(p, argv), QUICK[a.dataset], 'bench/guided.py')
     cfg = dict(data_cfg(a), **{k: getattr(a, k) for k in DEFAULTS})
     conds = conditions()
-    settings, seeds, names = (QUICK['settings'], QUICK['seeds'], QUICK['conditions']) if a.quick else (
-        a.settings.split(','), _ints(a.seeds), list(conds) if a.conditions == 'all' else a.conditions.split(','))
+    settings, seeds = a.settings.split(','), _ints(a.seeds)
+    names = list(conds) if a.conditions == 'all' else a.conditions.split(',')
     bad = [s for s in settings if s not in SETTINGS] + [c for c in names if c not in conds]
     if bad: sys.exit(f"unknown setting(s)/condition(s) {bad}")
     if 'random' not in names: names = ['random'] + names   # every comparison is to it

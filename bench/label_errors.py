@@ -9,11 +9,15 @@ per `--seeds` seed; each image's prediction is the most frequent argmax over the
 `find_label_issues` runs on the out-of-fold probabilities averaged over the seeds, the same data and labels.
 
     python bench/label_errors.py --out bench/label_errors_fashion              # 3 seeds x 5 folds (resumable)
-    python bench/label_errors.py --out /tmp/le --quick                          # 1 seed, 2 epochs: a smoke test
+    python bench/label_errors.py --out /tmp/le --quick                          # 2,000 images, 1 seed, 2 epochs
 
 Writes `OUT/hardest.csv` (the hardest 1% with label, prediction, cleanlab flag), `OUT/label_errors.png` (the 32
 hardest, given label against predicted), `OUT/summary.md` (the overlap of the hardest 1% with cleanlab's flags, against
 chance) and `OUT/oof_seed<k>.npy` (what resuming reads). Needs cleanlab (`pip install -e '.[bench]'`).
+
+`--quick` is a first run in a minute or two on 2 CPU cores: the hardest among a stratified 2,000 of the table's images,
+one seed of the cross-validation, 2 epochs. Options given on the command line win over what --quick fixes; the run
+prints what it chose.
 """
 from __future__ import annotations
 import argparse, json, os, sys, time, warnings
@@ -25,10 +29,11 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from noise import load_data, oof_probs   # noqa: E402 (the label-noise benchmark's data and training)
+from noise import apply_quick, given_options, load_data, oof_probs   # noqa: E402 (the label-noise benchmark's)
 
 DEFAULTS = dict(model='lenet', width=0.25, epochs=10, bs=64, lr=1e-2, folds=5)
 N_TRAIN, SHOW, TOP = 10_000, 32, 0.01
+QUICK = dict(seeds='0', subset=2000, epochs=2) # what --quick fixes, unless given on the command line
 
 def most_frequent(preds:np.ndarray) -> np.ndarray:
     "(S, N) class ids -> (N,) the most frequent per column; ties go to the lowest class id"
@@ -61,25 +66,36 @@ def main(argv=None):
     p.add_argument('--out', required=True, help='output folder (seeds already there are kept)')
     p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds of the cross-validation')
     p.add_argument('--data-path', default=None, help="folder with the four IDX files; default Debian's, then fastai's")
-    p.add_argument('--quick', action='store_true', help='seed 0, 2 epochs (a smoke test)')
+    p.add_argument('--quick', action='store_true',
+                   help=f"a first run in minutes: {', '.join(f'{k} {v}' for k, v in QUICK.items())} (options given win)")
     p.add_argument('--n-train', type=int, default=N_TRAIN, help="the preset's stratified subset (seed 0)")
+    p.add_argument('--subset', type=int, default=None,
+                   help="the hardest among a stratified subset of this many of the table's images (seed 0); default all")
+    p.add_argument('--epochs', type=int, default=DEFAULTS['epochs'], help='epochs of each cross-validation fold')
     p.add_argument('--table', default=None, help='a CSV with idx, label, mean_learnability; default the shipped table')
     a = p.parse_args(argv)
+    if a.quick: apply_quick(a, given_options(p, argv), QUICK, 'bench/label_errors.py')
     try: from cleanlab.filter import find_label_issues
     except ImportError: sys.exit("bench/label_errors.py needs cleanlab: pip install -e '.[bench]'")
-    from learnability_nb.data import fashion_mnist_dls, load_learnability_table, load_fashion_mnist
-    cfg = dict(DEFAULTS, dataset='fashion_mnist', n_train=a.n_train, size=32, **(dict(epochs=2) if a.quick else {}))
-    seeds = [0] if a.quick else [int(s) for s in a.seeds.split(',') if s]
+    from learnability_nb.data import fashion_mnist_dls, load_learnability_table, load_fashion_mnist, stratified_subset
+    if a.epochs < 1: sys.exit(f"--epochs must be >= 1, got {a.epochs}")
+    cfg = dict(DEFAULTS, dataset='fashion_mnist', n_train=a.n_train, size=32, epochs=a.epochs)
+    seeds = [int(s) for s in a.seeds.split(',') if s]
     x, y, *_ = load_data(cfg, a.data_path, 'bench/label_errors.py')   # before anything is written
     dls = fashion_mnist_dls(a.data_path, bs=1, n_train=a.n_train, seed=0, device='cpu')
     pos, vocab = dls.splits[0], list(dls.vocab)   # the subset's positions in the official training set
     table = (load_learnability_table('fashion_mnist') if a.table is None else pd.read_csv(a.table)).set_index('idx')
     if set(table.index) != set(pos.tolist()): sys.exit("bench/label_errors.py: the learnability table holds other samples than the subset")
+    if a.subset is not None:   # a stratified part of the table's images, fixed
+        if not 1 <= a.subset <= len(y): sys.exit(f"--subset must be between 1 and {len(y)} (the table's images), got {a.subset}")
+        part = stratified_subset(y, a.subset, seed=0)
+        x, y, pos = x[part], y[part], pos[part]
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    cf, run_cfg = out/'config.json', dict(cfg, quick=a.quick)
+    cf, run_cfg = out/'config.json', dict(cfg, quick=a.quick, subset=a.subset)
     if cf.exists():
         old = {k: v for k, v in json.loads(cf.read_text()).items() if k != 'seeds'}
-        if old != run_cfg: sys.exit(f"{out} holds runs of another configuration {old}: use another --out")
+        if any(old.get(k) != v for k, v in run_cfg.items()):   # a folder from before --subset: all images
+            sys.exit(f"{out} holds runs of another configuration {old}: use another --out")
     cf.write_text(json.dumps(dict(run_cfg, seeds=seeds), indent=2))
     start, oofs = time.perf_counter(), []
     for seed in seeds:
@@ -107,7 +123,9 @@ def main(argv=None):
     fig = plot_hardest(raw, df, vocab, n=min(SHOW, len(df)))
     fig.savefig(out/'label_errors.png', dpi=100, bbox_inches='tight')
     disagree = float((top.predicted != top.label).mean())
-    md = (f"Fashion-MNIST, the {len(df):,} training images of the `fashion` preset. Hardest 1% by mean learnability over "
+    which = (f"a stratified {len(df):,} of the {a.n_train:,} training images" if a.subset is not None
+             else f"the {len(df):,} training images")
+    md = (f"Fashion-MNIST, {which} of the `fashion` preset. Hardest 1% by mean learnability over "
           f"6 architectures x 5 seeds: {k} images. Out-of-fold LeNet-5 predictions, {len(seeds)} seed(s) of "
           f"{cfg['folds']}-fold cross-validation, {cfg['epochs']} epochs (accuracy against the given labels "
           f"{(pred == y).mean():.3f}).\n\n"

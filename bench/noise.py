@@ -21,6 +21,7 @@ Per setting and seed, the same architecture is trained
   with disjoint threshold sets so that every sample is scored under its own (noisy) label.
 
     python bench/noise.py --quick --out /tmp/noise_quick     # symmetric 20%, seed 0 (a few minutes on 2 cores)
+    python bench/noise.py --quick --dataset fashion_mnist --out /tmp/noise_quick_fashion   # 2,000 images, LeNet-5
     python bench/noise.py --out /tmp/noise                    # 4 settings x seeds 0,1,2 (resumable: done runs are kept)
     python bench/noise.py --out /tmp/noise --settings sym20,cc40 --seeds 3,4
     python bench/noise.py --out /tmp/noise_fashion --dataset fashion_mnist --n-train 10000   # 32x32, 1 channel
@@ -30,6 +31,11 @@ training sample: idx, true and noisy label, `noisy` 0/1, one column per method, 
 `OUT/summary.md` (mean ± sd over seeds; paired differences to learnability with 95% t-intervals) and
 `OUT/config.json`. Runs are resumable, and a folder from before a method was added gains only that method's runs.
 cleanlab is a benchmark dependency: `pip install cleanlab`.
+
+`--quick` is a first run, minutes on 2 CPU cores on either dataset: one setting and one seed, and on Fashion-MNIST a
+stratified 2,000 training images validated on a stratified 2,000 test images with LeNet-5 at width 0.25 (the model of
+the Fashion-MNIST benchmark, `bench/noise_fashion`). Options given on the command line win over what --quick fixes;
+the run prints what it chose.
 """
 from __future__ import annotations
 import argparse, json, os, platform, sys, time, warnings
@@ -52,14 +58,16 @@ DATA_MAP_CUT = (0.5, 'median') # hard-to-learn region: confidence below 0.5 and 
 METHODS = RECORDING_SCORES + ('data_map_hard', 'learnability_online', 'cleanlab', 'aum_threshold')
 GROUPS = {'recording': RECORDING_SCORES + ('data_map_hard',), 'online': ('learnability_online',),
           'cleanlab': ('cleanlab',), 'aum_threshold': ('aum_threshold',)} # methods computed from the same training runs
-QUICK = dict(settings=['sym20'], seeds=[0])
+QUICK = {'digits': dict(settings='sym20', seeds='0'),
+         'fashion_mnist': dict(settings='sym20', seeds='0', n_train=2000, n_valid=2000, model='lenet', width=0.25,
+                               epochs=10)} # what --quick fixes per dataset, unless given on the command line
 DEFAULTS = dict(model='resnet20', width=0.25, epochs=10, bs=64, lr=1e-2, folds=5, early_k=3, aum_pct=99.0)
 
 DATASETS = ('digits', 'fashion_mnist')
 
-def load_split(dataset:str, size:int, n_train:int|None=None, data_path=None):
+def load_split(dataset:str, size:int, n_train:int|None=None, data_path=None, n_valid:int|None=None):
     "The package's split of `dataset` (seed 0): normalised train/valid images, labels, and raw train pixels (N, D)"
-    from learnability_nb.data import digits_dls, fashion_mnist_dls, load_fashion_mnist
+    from learnability_nb.data import digits_dls, fashion_mnist_dls, load_fashion_mnist, stratified_subset
     if dataset == 'digits':
         from sklearn.datasets import load_digits
         dls = digits_dls(bs=64, size=size, seed=0, device='cpu')   # already normalised floats, 3 channels
@@ -69,13 +77,19 @@ def load_split(dataset:str, size:int, n_train:int|None=None, data_path=None):
     dls = fashion_mnist_dls(data_path, bs=1, size=size, n_train=n_train, seed=0, device='cpu')   # uint8, 1 channel
     tr, va = dls.train_ds.ds, dls.valid_ds.ds
     raw = load_fashion_mnist(data_path)[0][dls.splits[0]].reshape(len(dls.splits[0]), -1) / 255   # the official 28x28
-    return tr.tfm(tr.images), tr.labels.numpy(), va.tfm(va.images), va.labels.numpy(), raw
+    keep = slice(None)
+    if n_valid is not None:   # a stratified subset of the test images, fixed
+        if not 1 <= n_valid <= len(va.labels): raise ValueError(f"n_valid must be between 1 and {len(va.labels)}, got {n_valid}")
+        keep = stratified_subset(va.labels.numpy(), n_valid, seed=0)
+    return tr.tfm(tr.images), tr.labels.numpy(), va.tfm(va.images[keep]), va.labels.numpy()[keep], raw
 
 def add_data_args(p):
-    "--dataset, --n-train, --data-path and --size (shared with bench/guided.py)"
+    "--dataset, --n-train, --n-valid, --data-path and --size (shared with bench/guided.py)"
     p.add_argument('--dataset', default='digits', choices=DATASETS, help='digits (scikit-learn) or fashion_mnist')
     p.add_argument('--n-train', type=int, default=None,
                    help='fashion_mnist only: a stratified subset of the 60,000 training images (fixed); default all')
+    p.add_argument('--n-valid', type=int, default=None,
+                   help='fashion_mnist only: validate on a stratified subset of the 10,000 test images (fixed); default all')
     p.add_argument('--data-path', default=None, help="fashion_mnist only: folder with the four IDX files; default "
                    "Debian's /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist), then fastai's")
     p.add_argument('--size', type=int, default=None, help='image side; default 16 (digits), 32 (fashion_mnist: >= 28)')
@@ -83,17 +97,37 @@ def add_data_args(p):
 def data_cfg(a) -> dict:
     "dataset, n_train and the resolved size of the parsed options, or exit saying what is wrong"
     fashion = a.dataset == 'fashion_mnist'
-    for opt, v in (('--n-train', a.n_train), ('--data-path', a.data_path)):
+    for opt, v in (('--n-train', a.n_train), ('--n-valid', a.n_valid), ('--data-path', a.data_path)):
         if v is not None and not fashion: sys.exit(f"{opt} is for --dataset fashion_mnist, not {a.dataset}")
     size = a.size if a.size is not None else 32 if fashion else 16
     if fashion and size < 28: sys.exit(f"--size must be >= 28 for fashion_mnist (28x28, padded to it), got {size}")
     if size < 1: sys.exit(f"--size must be >= 1, got {size}")
-    return dict(dataset=a.dataset, n_train=a.n_train, size=size)
+    return dict(dataset=a.dataset, n_train=a.n_train, n_valid=a.n_valid, size=size)
 
 def load_data(cfg:dict, data_path=None, prog:str='bench/noise.py'):
     "`load_split` of `cfg`, exiting with one line on missing or broken data files"
-    try: return load_split(cfg['dataset'], cfg['size'], cfg['n_train'], data_path)
+    try: return load_split(cfg['dataset'], cfg['size'], cfg['n_train'], data_path, cfg.get('n_valid'))
     except (OSError, ValueError) as e: sys.exit(f"{prog}: {e}")
+
+def given_options(p:argparse.ArgumentParser, argv=None) -> set:
+    "The options (destinations) that the command line `argv` (None: `sys.argv`) gives, rather than leaves at their default"
+    saved = {act: act.default for act in p._actions}
+    try:
+        for act in saved: act.default = argparse.SUPPRESS
+        return set(vars(p.parse_args(argv)))
+    finally:
+        for act, d in saved.items(): act.default = d
+
+def apply_quick(a:argparse.Namespace, given:set, quick:dict, prog:str) -> dict:
+    "Set each option of `quick` that the command line did not give (`given`); print what --quick runs and return it"
+    for k, v in quick.items():
+        if k not in given: setattr(a, k, v)
+    chosen = {k: getattr(a, k) for k in quick}
+    kept = [f"--{k.replace('_', '-')}" for k in quick if k in given]
+    on = f" on {a.dataset}" if getattr(a, 'dataset', None) else ''
+    print(f"{prog} --quick{on}: " + ', '.join(f"{k.replace('_', '-')} {v}" for k, v in chosen.items())
+          + (f" ({', '.join(kept)} as given)" if kept else ''), flush=True)
+    return chosen
 
 def _model(cfg, n_classes, in_channels=3):
     from learnability_nb.models import get_model
@@ -309,6 +343,12 @@ def summarize(table:pd.DataFrame) -> str:
                      + df.to_markdown() + "\n")
     return "\n".join(parts)
 
+def recorded_mapping(out:Path) -> np.ndarray|None:
+    "The class-conditional map `out/config.json` records (computed once per folder), or None"
+    cf = out/'config.json'
+    m = json.loads(cf.read_text()).get('mapping') if cf.exists() else None
+    return None if m is None else check_mapping(m, 10)
+
 def claim_out(out:Path, cfg:dict, meta:dict):
     "Make `out` hold runs of `cfg` (writing `meta` as its config.json), or exit if it holds runs of another configuration"
     cf = out/'config.json'
@@ -323,19 +363,21 @@ def _ints(s): return [int(v) for v in str(s).split(',') if v != '']
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', required=True, help='output folder (runs already there are kept and not redone)')
-    p.add_argument('--quick', action='store_true', help='one setting (sym20), one seed (0)')
+    p.add_argument('--quick', action='store_true', help='a first run in minutes: ' + '; '.join(
+        f"{d}: {', '.join(f'{k} {v}' for k, v in q.items())}" for d, q in QUICK.items()) + ' (options given win)')
     p.add_argument('--report-only', action='store_true', help='only rebuild noise.csv and summary.md from the runs in --out')
     p.add_argument('--settings', default=','.join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
     p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (each fixes the noise draw and the trainings)')
     add_data_args(p)
     for k, v in DEFAULTS.items(): p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     a = p.parse_args(argv)
+    if a.quick: apply_quick(a, given_options(p, argv), QUICK[a.dataset], 'bench/noise.py')
     cfg = dict(data_cfg(a), **{k: getattr(a, k) for k in DEFAULTS})
     try:
         import cleanlab  # noqa: F401
     except ImportError:
         sys.exit("bench/noise.py needs cleanlab for its reference method: pip install cleanlab")
-    settings, seeds = (QUICK['settings'], QUICK['seeds']) if a.quick else (a.settings.split(','), _ints(a.seeds))
+    settings, seeds = a.settings.split(','), _ints(a.seeds)
     bad = [s for s in settings if s not in SETTINGS]
     if bad: sys.exit(f"unknown setting(s) {bad}; choose from {', '.join(SETTINGS)}")
     from learnability_nb.models import MODELS
@@ -343,15 +385,21 @@ def main(argv=None):
     if not 1 <= a.early_k <= a.epochs: sys.exit(f"--early-k must be in 1..--epochs ({a.epochs}), got {a.early_k}")
     import torch, fastai, cleanlab, sklearn
     data = load_data(cfg, a.data_path)   # before anything is written: a data error leaves --out as it was
-    try: mapping = confusable_mapping(data[4], data[1])
-    except ValueError as e: sys.exit(f"bench/noise.py: {e}")
-    out = Path(a.out); (out/'runs').mkdir(parents=True, exist_ok=True)
-    meta = dict(cfg, data_path=a.data_path, mapping=mapping.tolist(), torch=torch.__version__,
+    out = Path(a.out)
+    mapping = recorded_mapping(out)
+    if mapping is None and not a.report_only and any(SETTINGS[s][0] == 'class_conditional' for s in settings):
+        try: mapping = confusable_mapping(data[4], data[1])   # minutes on Fashion-MNIST: only when a cc setting runs
+        except ValueError as e: sys.exit(f"bench/noise.py: {e}")
+    (out/'runs').mkdir(parents=True, exist_ok=True)
+    meta = dict(cfg, data_path=a.data_path, mapping=None if mapping is None else mapping.tolist(), torch=torch.__version__,
                 fastai=fastai.__version__, cleanlab=cleanlab.__version__,
                 sklearn=sklearn.__version__, python=platform.python_version(), machine=f"{platform.machine()}, {os.cpu_count()} CPU(s)",
                 torch_threads=torch.get_num_threads())
     claim_out(out, cfg, meta)
-    print(f"class-conditional map (most confused other class): {dict(enumerate(mapping.tolist()))}", flush=True)
+    if mapping is not None:
+        known = json.loads((out/'config.json').read_text())
+        if known.get('mapping') is None: (out/'config.json').write_text(json.dumps(dict(known, mapping=mapping.tolist()), indent=2))
+        print(f"class-conditional map (most confused other class): {dict(enumerate(mapping.tolist()))}", flush=True)
     start = time.perf_counter()
     for seed in ([] if a.report_only else seeds):   # seed-major: a grid cut short has every setting at the same number of seeds, give or take one
         for setting in settings:

@@ -23,7 +23,11 @@ warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated")
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).parent))
+from noise import apply_quick, given_options   # noqa: E402 (the benchmarks' --quick)
+
 NAMES = ('vgg16', 'resnet20', 'mobilenet', 'mlp', 'lenet', 'vit')
+QUICK = dict(n=3000, epochs=6, models=2, seeds=3, n_boot=100) # what --quick fixes, unless given on the command line
 
 def _status(key:str) -> int:
     "A VmXXX line of /proc/self/status, in bytes"
@@ -103,9 +107,10 @@ def main(argv=None):
     p.add_argument('--seeds', type=int, default=5, help='seeds per architecture')
     p.add_argument('--n-boot', type=int, default=1000, help="Table 1's bootstrap resamples")
     p.add_argument('--keep', action='store_true', help='keep the synthetic records (OUT/records)')
-    p.add_argument('--quick', action='store_true', help='3,000 samples, 6 epochs, 2 models x 3 seeds, 100 resamples')
+    p.add_argument('--quick', action='store_true',
+                   help='3,000 samples, 6 epochs, 2 models x 3 seeds, 100 resamples (options given win)')
     a = p.parse_args(argv)
-    if a.quick: a.n, a.epochs, a.models, a.seeds, a.n_boot = 3000, 6, 2, 3, 100
+    if a.quick: apply_quick(a, given_options(p, argv), QUICK, 'bench/scale.py')
     if not 1 <= a.models <= len(NAMES): sys.exit(f"--models must be 1..{len(NAMES)}, got {a.models}")
     if a.n < 20 or a.epochs < 2 or a.seeds < 1: sys.exit("--n must be >= 20, --epochs >= 2, --seeds >= 1")
     need = a.n * a.epochs * 9 * a.models * a.seeds
