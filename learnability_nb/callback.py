@@ -21,7 +21,7 @@ from .core import NOT_OBSERVED, hit_rate, learnability
 from .data import yields_index, dataset_items, dls_fingerprint, train_eval_dl
 from .records import PER_EPOCH, Records, save_records, load_records
 from .accumulator import EpochAccumulator, plain, class_targets
-from .loops import eval_pass as shared_eval_pass, rng_kept
+from .loops import eval_pass as shared_eval_pass, as_device, rng_kept
 from .distributed import DistributedDL, base_dls, is_distributed, shard_weights, combine_ranks
 # also importable from here
 from .fit import HostSyncCounter, LeanFit
@@ -308,12 +308,14 @@ def eval_pass(
     model, # the model as it is at the end of the epoch
     dl, # the training set in order with validation transforms (`train_eval_dl`), or its `DistributedDL` shard
     add, # `add(pred, y, idx, w)` takes each batch (`EpochAccumulator.add`)
-    split, # `split(dl, batch)` -> (xs, y) for batches that carry no index
-    device, # the model's device
+    split=None, # `split(dl, batch)` -> (xs, y) for batches that carry no index; None: (all but the last, the last)
+    device=None, # 'cpu', 'cuda', a `torch.device`; None: where the model's parameters are
     autocast=None, # training's mixed-precision context, if any
 ) -> float: # seconds taken
     "Score every training sample in eval mode, leaving training's random state and mode as they were"
     from_batch, sharded = reads_index_from_batch(dl), isinstance(dl, DistributedDL)
+    device = as_device(device, model)
+    if split is None: split = lambda dl, b: (b[:-1], b[-1])
     def unpack(batch):
         if from_batch: xs, y, idx = split_index(tuple(batch))
         else: (xs, y), idx = split(dl, tuple(batch)), None
