@@ -128,6 +128,7 @@ def plot_extremes(
     vocab=None, # label -> class name (list, dict, fastai `CategoryMap`); default: show the label itself
     by:str|None=None, # order by this model's rank; default: the mean rank over all models
     denorm=None, # callable undoing normalisation of a batch of images in their given layout
+    ids=None, # (N,) each sample's name in its dataset (e.g. its index in the official file); default: its position
 ) -> plt.Figure: # two rows: the `n` easiest samples, then the `n` hardest (hardest first)
     "Figure 1c: the easiest and hardest samples, each titled with its index, label and every model's rank"
     names, R = _check_ranks(ranks)
@@ -135,6 +136,8 @@ def plot_extremes(
     layout = _image_layout(np.shape(images))
     if len(images) != N: raise ValueError(f"images has {len(images)} samples but ranks have {N}")
     labels = _to_numpy(labels)
+    ids = np.arange(N) if ids is None else _to_numpy(ids)
+    if ids.shape != (N,): raise ValueError(f"ids must be shaped ({N},) like the ranks, got {ids.shape}")
     if labels.shape != (N,): raise ValueError(f"labels must be shaped ({N},) like the ranks, got {labels.shape}")
     if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
@@ -154,7 +157,7 @@ def plot_extremes(
         lbl = labels[i].item()
         ax.imshow(img, cmap='gray' if img.ndim == 2 else None, vmin=0, vmax=1)
         ax.set(xticks=[], yticks=[])
-        ax.set_title(f"#{i} · {vocab[lbl] if vocab is not None else lbl}\n"
+        ax.set_title(f"#{ids[i]} · {vocab[lbl] if vocab is not None else lbl}\n"
                      + chunks([f"{s} {_fmt_rank(r)}" for s, r in zip(short, R[:, i])]), fontsize=8)
     axs[0, 0].set_ylabel('easiest'); axs[1, 0].set_ylabel('hardest')
     order = f"{by} rank" if by is not None else 'mean rank over models'
@@ -261,6 +264,7 @@ def figure1(
     model_b:str|None=None, # y axis of 1a/1b; default: the first other model
     denorm=None, # callable undoing normalisation of the images
     n:int=8, # images per row of Figure 1c
+    ids=None, # (N,) each sample's name in its dataset for Figure 1c's titles; default: its position
 ) -> dict: # {'fig1a': Figure, 'fig1b': Figure[, 'fig1c': Figure]}
     "Figures 1a and 1b for two models and, given images, 1c with every model's rank: each ready to `savefig`"
     correlation_table(scores)   # checks names, lengths and values of all models
@@ -278,7 +282,7 @@ def figure1(
             figs[key].tight_layout()
         if images is not None:
             ranks = {m: learnability_rank(s) for m, s in scores.items()}
-            figs['fig1c'] = plot_extremes(images, labels, ranks, n=n, vocab=vocab, denorm=denorm)
+            figs['fig1c'] = plot_extremes(images, labels, ranks, n=n, vocab=vocab, denorm=denorm, ids=ids)
     except Exception:
         for f in figs.values(): plt.close(f)
         raise

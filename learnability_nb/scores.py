@@ -13,14 +13,19 @@ import seaborn as sns
 from scipy import stats
 from .stats import blocks
 from .core import (NOT_OBSERVED, as_records, checked_probs, epoch_hit_fraction, hit_records, hit_rate,
-                                  learnability, sample_scores)
+                                  learnability, sample_scores, observed_mean, sample_ranks)
 
 # %% auto #0
-__all__ = ['SCORES', 'HARD_IS_HIGH', 'forgetting_events', 'first_learned', 'first_correct', 'confidence', 'variability',
-           'correctness', 'aum', 'early_learnability', 'scores_table', 'hardest', 'data_map', 'score_agreement',
-           'plot_score_agreement']
+__all__ = ['SCORES', 'HARD_IS_HIGH', 'AMBIGUOUS_IS_HIGH', 'forgetting_events', 'first_learned', 'first_correct', 'confidence',
+           'variability', 'correctness', 'aum', 'early_learnability', 'early_epoch', 'el2n_score', 'entropy_score',
+           'loss_score', 'threshold_closeness', 'block_scores', 'scores_table', 'hardest', 'data_map',
+           'score_agreement', 'plot_score_agreement']
 
 # %% ../nbs/08_scores.ipynb #16a1af09
+def _majority(frac:np.ndarray) -> np.ndarray:
+    "Each epoch's share of hits as 1 (mostly correct), 0 (mostly not) or NaN (not observed), float64"
+    return np.where(np.isnan(frac), np.nan, (frac > 0.5).astype(np.float64))
+
 def _epoch_correct(
     c:np.ndarray, # hits, from `hit_records`
     k:np.ndarray|None, # views per epoch, from `hit_records`; None: one view
@@ -29,7 +34,7 @@ def _epoch_correct(
     for sl in blocks(c.shape[-1]):   # `BLOCK` samples at a time: memory-mapped records are never copied whole
         # checks the records, as `hit_rate` does
         frac = epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl])
-        yield sl, np.where(np.isnan(frac), np.nan, (frac > 0.5).astype(np.float64))
+        yield sl, _majority(frac)
 
 def _ffill(a:np.ndarray) -> np.ndarray:
     "Carry the last observed (non-NaN) value forward along axis 1 (epochs) of a (R, T, N) array"
@@ -40,11 +45,25 @@ def _ffill(a:np.ndarray) -> np.ndarray:
 
 def _mean_over_runs(per_run:np.ndarray) -> np.ndarray:
     "(R, N) -> (N,): mean over the runs that observed each sample (inf if one is inf, NaN if none)"
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)
-        return np.nanmean(per_run, 0)
+    return observed_mean(per_run)[0]   # warns of nothing: safe in threads
 
 # %% ../nbs/08_scores.ipynb #ccc57d19
+def _forgetting(a:np.ndarray) -> np.ndarray:
+    "Forgetting events of a (R, T, n) block of `_majority` values, mean over runs"
+    prev = (_ffill(a) if np.isnan(a).any() else a)[:, :-1]   # every epoch observed (eval mode): nothing to carry
+    forgot = ((prev == 1) & (a[:, 1:] == 0)).sum(1).astype(np.float64)
+    learnt, seen = (a == 1).any(1), (~np.isnan(a)).any(1)
+    return _mean_over_runs(np.where(seen, np.where(learnt, forgot, np.inf), np.nan))
+
+def _first_learned(a:np.ndarray) -> np.ndarray:
+    "First-learned epoch of a (R, T, n) block of `_majority` values, mean over runs"
+    T, t = a.shape[1], np.arange(a.shape[1])[None, :, None]
+    obs = ~np.isnan(a)
+    last_wrong = np.where(a == 0, t, -1).max(1)                          # (R, n): last observed miss, -1 if none
+    after = obs & (t > last_wrong[:, None, :])                          # observed epochs after it: all hits
+    first = np.where(after, t, T).min(1).astype(np.float64) + 1         # the first of them, 1-based
+    return _mean_over_runs(np.where(obs.any(1), np.where(first <= T, first, np.inf), np.nan))
+
 def forgetting_events(
     correct, # (T, N) or (R, T, N): hits per epoch (0/1), `NOT_OBSERVED` (-1) = not seen
     counts=None, # same shape: views per epoch, when a sample can be seen several times in an epoch
@@ -52,12 +71,7 @@ def forgetting_events(
     "Toneva et al.: how often each sample goes from correct to incorrect between consecutive observed epochs"
     c, k = hit_records(correct, counts)
     out = np.empty(c.shape[-1])
-    for sl, a in _epoch_correct(c, k):
-        prev = (_ffill(a) if np.isnan(a).any() else a)[:, :-1]   # every epoch observed (eval mode): nothing to carry
-        forgot = ((prev == 1) & (a[:, 1:] == 0)).sum(1).astype(np.float64)
-        learnt, seen = (a == 1).any(1), (~np.isnan(a)).any(1)
-        per_run = np.where(seen, np.where(learnt, forgot, np.inf), np.nan)
-        out[sl] = _mean_over_runs(per_run)
+    for sl, a in _epoch_correct(c, k): out[sl] = _forgetting(a)
     return out
 
 def first_learned(
@@ -66,15 +80,8 @@ def first_learned(
 ) -> np.ndarray: # (N,) float: epoch 1..T (mean over runs); inf = not learnt for good; NaN = never observed
     "The first epoch (1-based) from which each sample is correct in every later observed epoch"
     c, k = hit_records(correct, counts)
-    T, out = c.shape[1], np.empty(c.shape[-1])
-    t = np.arange(T)[None, :, None]
-    for sl, a in _epoch_correct(c, k):
-        obs = ~np.isnan(a)
-        last_wrong = np.where(a == 0, t, -1).max(1)                          # (R, n): last observed miss, -1 if none
-        after = obs & (t > last_wrong[:, None, :])                          # observed epochs after it: all hits
-        first = np.where(after, t, T).min(1).astype(np.float64) + 1         # the first of them, 1-based
-        per_run = np.where(obs.any(1), np.where(first <= T, first, np.inf), np.nan)
-        out[sl] = _mean_over_runs(per_run)
+    out = np.empty(c.shape[-1])
+    for sl, a in _epoch_correct(c, k): out[sl] = _first_learned(a)
     return out
 
 def first_correct(
@@ -107,7 +114,10 @@ def variability(
     probs, # (T, N) or (R, T, N): probability of the true label per epoch; NaN = not observed
 ) -> np.ndarray: # (N,): NaN where never observed
     "Swayamdipta et al.'s variability: the standard deviation over epochs of p(true label), averaged over runs"
-    p = _check_probs(probs)
+    return _variability(_check_probs(probs))
+
+def _variability(p:np.ndarray) -> np.ndarray:
+    "`variability` of checked float64 (R, T, n) probabilities"
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', RuntimeWarning)
         return _mean_over_runs(np.nanstd(p, 1))
@@ -129,11 +139,13 @@ def aum(
     if margins is None:
         raise ValueError("these records have no margins: "
                          "record them with LearnabilityRecorder(margins=True) (the default)")
-    m = as_records(margins, 'margins').astype(np.float64)
+    return _aum(as_records(margins, 'margins'))
+
+def _aum(m:np.ndarray) -> np.ndarray:
+    "`aum` of (R, T, n) margins"
+    m = m.astype(np.float64)
     if np.isinf(m).any(): raise ValueError("margins contains ±inf")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)
-        return np.nanmean(m, (0, 1))
+    return observed_mean(m.reshape(-1, m.shape[-1]))[0]
 
 # %% ../nbs/08_scores.ipynb #53cfcfd9
 def early_learnability(
@@ -147,9 +159,125 @@ def early_learnability(
         raise ValueError(f"k must be an int in 1..{T} (the epochs recorded), got {k!r}")
     return confidence(p[:, :k])
 
+# %% ../nbs/08_scores.ipynb #65b07081
+def early_epoch(
+    n_epochs:int, # T, epochs recorded
+) -> int: # 1-based
+    "Paul et al.'s early epoch for EL2N: 10% of training (their 20 of 200), at least the first"
+    return max(1, round(n_epochs / 10))
+
+def _at_epoch(values, epoch:int|None, name:str) -> np.ndarray:
+    "Mean over runs of a per-epoch quantity at one epoch (1-based); NaN where no run observed the sample then"
+    if values is None:
+        raise ValueError(f"these records have no {name}: they were made before learnability_nb recorded it, or with "
+                         f"{name}=False; record again (any entry point records it by default)")
+    v = as_records(values, name)
+    if np.isinf(v).any(): raise ValueError(f"{name} contains ±inf")
+    T = v.shape[1]
+    epoch = early_epoch(T) if epoch is None else epoch
+    if isinstance(epoch, bool) or not isinstance(epoch, Integral) or not 1 <= epoch <= T:
+        raise ValueError(f"epoch must be an int in 1..{T} (the epochs recorded), got {epoch!r}")
+    return _mean_over_runs(v[:, epoch - 1].astype(np.float64))
+
+def el2n_score(
+    el2n, # (T, N) or (R, T, N): ‖softmax − one-hot‖₂ per epoch (`Records.el2n`); NaN = not observed
+    epoch:int|None=None, # 1-based; None: `early_epoch(T)`
+) -> np.ndarray: # (N,) in [0, √2]: high = hard
+    "Paul et al.'s EL2N: the error vector's L2 norm at an early epoch, averaged over runs"
+    return _at_epoch(el2n, epoch, 'el2n')
+
+def entropy_score(
+    entropy, # (T, N) or (R, T, N): entropy of the softmax per epoch (`Records.entropy`); NaN = not observed
+    epoch:int|None=None, # 1-based; None: `early_epoch(T)`
+) -> np.ndarray: # (N,) in [0, log C]: high = uncertain
+    "The entropy of the softmax at one epoch, averaged over runs (DeepCore's uncertainty score)"
+    return _at_epoch(entropy, epoch, 'entropy')
+
+def loss_score(
+    probs, # (T, N) or (R, T, N): probability of the true label per epoch; NaN = not observed
+) -> np.ndarray: # (N,): high = hard
+    "Cross-entropy −log p(true label), averaged over epochs and runs (p clipped at float32's tiny: at most 87.3)"
+    return _loss(_check_probs(probs))
+
+def _loss(p:np.ndarray) -> np.ndarray:
+    "`loss_score` of checked float64 (R, T, n) probabilities"
+    return observed_mean(-np.log(np.maximum(p, np.finfo(np.float32).tiny)).reshape(-1, p.shape[-1]))[0]
+
+def threshold_closeness(
+    probs, # (T, N) or (R, T, N): probability of the true label per epoch; NaN = not observed
+) -> np.ndarray: # (N,) in [0, 0.25]: high = near the decision threshold
+    "Swayamdipta et al.'s threshold closeness: confidence × (1 − confidence)"
+    c = confidence(probs)
+    return c * (1 - c)
+
+# %% ../nbs/08_scores.ipynb #b5c0f002
+def block_scores(
+    p:np.ndarray, # (R, T, n) float64 probability of the true label, checked (`core.checked_probs`); NaN = not observed
+    frac:np.ndarray|None=None, # (R, T, n) each epoch's share of hits (`core.epoch_hit_fraction`); None: no hit scores
+    margins=None, # (R, T, n) margins per epoch: adds `aum`
+    el2n=None, # (R, T, n) EL2N per epoch: adds `el2n` at `epoch`
+    entropy=None, # (R, T, n) entropy per epoch: adds `entropy` at `epoch`
+    epoch:int|None=None, # the epoch EL2N and entropy are read at (1-based); None: `early_epoch(T)`
+    early_k:int|None=None, # adds `early_learnability_{k}`
+    skip:tuple=(), # scores not to compute (of 'variability', 'loss', 'threshold_closeness')
+) -> dict: # {score: (n,) float64}, in `scores_table`'s column order, without the rank
+    "Every score of one block of samples from its records converted and checked once"
+    R, T, n = p.shape
+    unseen = np.isnan(p)
+    if frac is not None and (unseen != np.isnan(frac)).any():
+        raise ValueError("probs and correct disagree on which samples were observed (NaN vs NOT_OBSERVED)")
+    dense = not unseen.any() and all(v is None or not np.isnan(v).any() for v in (margins, el2n, entropy))
+    if dense: return _dense_scores(p, frac, margins, el2n, entropy, epoch, early_k, skip)
+    learn = observed_mean(p.reshape(-1, n))[0]
+    out = dict(learnability=learn)
+    if frac is not None: out['hit_rate'] = observed_mean(frac.reshape(-1, n))[0]
+    if 'variability' not in skip: out['variability'] = _variability(p)
+    if frac is not None:
+        a = _majority(frac)
+        out['forgetting_events'], out['first_learned'] = _forgetting(a), _first_learned(a)
+    if margins is not None: out['aum'] = _aum(margins)
+    for name, values in (('el2n', el2n), ('entropy', entropy)):
+        if values is not None: out[name] = _at_epoch(values, epoch, name)
+    if 'loss' not in skip: out['loss'] = _loss(p)
+    if 'threshold_closeness' not in skip: out['threshold_closeness'] = learn * (1 - learn)
+    if early_k is not None: out[f'early_learnability_{early_k}'] = observed_mean(p[:, :early_k].reshape(-1, n))[0]
+    return out
+
+def _dense_scores(p, frac, margins, el2n, entropy, epoch, early_k, skip) -> dict:
+    "`block_scores` of a block observed in every epoch: the same values, without masks"
+    R, T, n = p.shape
+    learn = p.reshape(-1, n).sum(0) / (R * T)
+    out = dict(learnability=learn)
+    if frac is not None: out['hit_rate'] = frac.reshape(-1, n).sum(0) / (R * T)
+    if 'variability' not in skip: out['variability'] = _mean_over_runs(np.std(p, 1))
+    if frac is not None:
+        hit = frac > 0.5   # the majority of each epoch's views
+        forgot = (hit[:, :-1] & ~hit[:, 1:]).sum(1).astype(np.float64)
+        out['forgetting_events'] = _mean_over_runs(np.where(hit.any(1), forgot, np.inf))
+        t = np.arange(T, dtype=np.int16)[None, :, None]
+        last_wrong = np.where(hit, np.int16(-1), t).max(1)   # (R, n): the last miss, -1 if none
+        first = np.where(t > last_wrong[:, None, :], t, np.int16(T)).min(1).astype(np.float64) + 1
+        out['first_learned'] = _mean_over_runs(np.where(first <= T, first, np.inf))
+    if margins is not None:
+        m = margins.astype(np.float64)
+        if np.isinf(m).any(): raise ValueError("margins contains ±inf")
+        out['aum'] = m.reshape(-1, n).sum(0) / (R * T)
+    for name, values in (('el2n', el2n), ('entropy', entropy)):
+        if values is not None: out[name] = _at_epoch(values, epoch, name)
+    if 'loss' not in skip:
+        loss = np.maximum(p, np.finfo(np.float32).tiny)
+        np.log(loss, out=loss); np.negative(loss, out=loss)
+        out['loss'] = loss.reshape(-1, n).sum(0) / (R * T)
+    if 'threshold_closeness' not in skip: out['threshold_closeness'] = learn * (1 - learn)
+    if early_k is not None: out[f'early_learnability_{early_k}'] = p[:, :early_k].reshape(-1, n).sum(0) / (R * early_k)
+    return out
+
 # %% ../nbs/08_scores.ipynb #29a3bbd5
-SCORES = ('learnability', 'hit_rate', 'variability', 'forgetting_events', 'first_learned', 'aum')
-HARD_IS_HIGH = {'forgetting_events', 'first_learned', 'rank'} # scores where a higher value means a harder sample
+SCORES = ('learnability', 'hit_rate', 'variability', 'forgetting_events', 'first_learned', 'aum', 'el2n', 'entropy',
+          'loss')
+HARD_IS_HIGH = {'forgetting_events', 'first_learned', 'rank', 'el2n', 'entropy', 'loss'
+               } # scores where a higher value means a harder sample
+AMBIGUOUS_IS_HIGH = {'variability', 'threshold_closeness'} # no difficulty: high = ambiguous
 # variability is no difficulty: high is ambiguous, low either easy or hard; `hardest` by it gives the most ambiguous
 
 def scores_table(
@@ -158,20 +286,33 @@ def scores_table(
     counts=None, # same shape: views per epoch (when a sample can be seen twice in an epoch)
     margins=None, # same shape: margins per epoch (adds `aum`)
     early_k:int|None=None, # adds `early_learnability_{k}`
+    el2n=None, # same shape: EL2N per epoch (adds `el2n`, at `epoch`)
+    entropy=None, # same shape: entropy per epoch (adds `entropy`, at `epoch`)
+    epoch:int|None=None, # the epoch EL2N and entropy are read at (1-based); None: `early_epoch(T)`
 ) -> pd.DataFrame: # one row per sample
-    "One row per sample: learnability, rank, hit rate, variability, forgetting events, first-learned epoch, AUM"
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', UserWarning)
-        df = sample_scores(probs, correct, counts)
-    df['variability'] = variability(probs)
+    "One row per sample: learnability, rank, hit rate, variability, forgetting, first learned, AUM, EL2N, entropy, loss"
+    p, c, k = as_records(probs, 'probs'), None, None
     if correct is not None:
-        df['forgetting_events'] = forgetting_events(correct, counts)
-        df['first_learned'] = first_learned(correct, counts)
-    if margins is not None:
-        if np.shape(margins) != np.shape(probs):
-            raise ValueError(f"margins has shape {np.shape(margins)} but probs has {np.shape(probs)}")
-        df['aum'] = aum(margins)
-    if early_k is not None: df[f'early_learnability_{early_k}'] = early_learnability(probs, early_k)
+        c, k = hit_records(correct, counts)
+        if c.shape != p.shape:
+            raise ValueError(f"correct has shape {np.shape(correct)} but probs has shape {np.shape(probs)}: "
+                             "they must describe the same epochs and samples")
+    per_epoch = {}
+    for name, values in (('margins', margins), ('el2n', el2n), ('entropy', entropy)):
+        if values is None: continue
+        if np.shape(values) != np.shape(probs):
+            raise ValueError(f"{name} has shape {np.shape(values)} but probs has {np.shape(probs)}")
+        per_epoch[name] = as_records(values, name)
+    T = p.shape[1]
+    if early_k is not None and (isinstance(early_k, bool) or not isinstance(early_k, Integral) or not 1 <= early_k <= T):
+        raise ValueError(f"k must be an int in 1..{T} (the epochs recorded), got {early_k!r}")
+    parts = [block_scores(checked_probs(p[..., sl]),   # one block at a time: each converted and checked once
+                          None if c is None else epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl]),
+                          epoch=epoch, early_k=early_k, **{n: v[..., sl] for n, v in per_epoch.items()})
+             for sl in blocks(p.shape[-1])]
+    df = pd.DataFrame({s: np.concatenate([b[s] for b in parts]) for s in parts[0]})
+    df.index.name = 'idx'
+    df.insert(1, 'rank', sample_ranks(df['learnability'].to_numpy()))
     return df
 
 # %% ../nbs/08_scores.ipynb #25eb1901
@@ -185,7 +326,7 @@ def hardest(
     # hardest: low learnability, hit rate, AUM; many forgetting events; learnt late; most variable
     if by not in table: raise ValueError(f"no score {by!r}; the table has {list(table.columns)}")
     # ascending puts the hardest first for most scores
-    up = (by not in HARD_IS_HIGH and by != 'variability') != easiest
+    up = (by not in HARD_IS_HIGH and by not in AMBIGUOUS_IS_HIGH) != easiest
     keys, asc = (([by, 'learnability'], [up, not easiest]) if by != 'learnability' and 'learnability' in table
                  else (by, up))
     return table.dropna(subset=[by]).sort_values(keys, ascending=asc, kind='stable').head(k)
