@@ -4,12 +4,13 @@
 
 # %% ../nbs/15_cli.ipynb #c37624fa
 from __future__ import annotations
-import os, signal, warnings
+import os, signal, threading, warnings
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
 import torch
 from fastcore.script import call_parse
 from .pipeline import run_experiment
-from .runs import parse_shard
+from .runs import parse_shard, NotWritable
+from .records import NoSpace
 from .distributed import world_size
 from .cluster import submit_grid
 
@@ -19,7 +20,7 @@ __all__ = ['learnability_run']
 # %% ../nbs/15_cli.ipynb #e1bb78b8
 @call_parse
 def learnability_run(
-    preset:str='default', # quick (< 1 min), default (digits, minutes), fashion (< 1 h on 2 cores), fashion_full, paper
+    preset:str='default', # quick (< 1 min), default (digits, minutes), fashion (2 h), fashion_60k, fashion_full, paper
     dataset:str=None, # 'digits', 'fashion_mnist', 'cifar10' or a folder of images by class
     models:str=None, # comma-separated: resnet20, vgg16, mobilenet, mlp, lenet, vit, or package.module:factory
     seeds:str=None, # comma-separated seeds, e.g. 0,1,2
@@ -48,11 +49,14 @@ def learnability_run(
     "Measure sample-wise learnability of several models over seeds and write Table 1 and Figure 1"
     procs = world_size()   # > 1 under `torchrun` / `accelerate launch`
     who = '' if procs == 1 else f"rank {os.environ.get('RANK', '?')}/{procs}: "
-    if procs > 1:   # a launcher stops the other processes when one fails: stop cleanly (locks released), and say why
-        def _stopped(signum, frame):
-            raise SystemExit(f"learnability_run: {who}stopped ({signal.Signals(signum).name}): another process of this "
-                             "run failed (see its message); nothing half-written; the same command resumes")
-        signal.signal(signal.SIGTERM, _stopped)
+    # SIGTERM (a scheduler's stop, `kill`; a launcher stopping the other processes when one fails) ends cleanly as
+    # Ctrl-C does: locks released, temporary files removed, and one line says so
+    why = "another process of this run failed (see its message)" if procs > 1 else "stopped from outside"
+    def _stopped(signum, frame):
+        raise SystemExit(f"learnability_run: {who}stopped ({signal.Signals(signum).name}): {why}; "
+                         "nothing half-written; the same command resumes")
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _stopped) if main else None
     try:
         parse = lambda s, f: None if s is None else [f(v) for v in str(s).replace(' ', '').split(',') if v != '']
         try: seed_list = parse(seeds, int)
@@ -69,14 +73,17 @@ def learnability_run(
         if jobs is not None: raise ValueError("--jobs goes with --slurm (how many cluster jobs share the grid)")
         run_experiment(out, progress=not no_progress, n_boot=n_boot, boot_seed=boot_seed, shard=parse_shard(shard),
                        report_only=report_only, allow_missing=allow_missing, **settings)
-    except KeyboardInterrupt: raise
+    except KeyboardInterrupt:
+        raise SystemExit(f"learnability_run: {who}interrupted (Ctrl-C): nothing half-written; "
+                         "the same command resumes") from None
     except Exception as e:
         if debug: raise
-        what = '' if isinstance(e, (ValueError, FileNotFoundError)) else f"{type(e).__name__}: "
+        what = '' if isinstance(e, (ValueError, FileNotFoundError, NoSpace, NotWritable)) else f"{type(e).__name__}: "
         peer = (" (with several processes this is often another process failing first: see its message; "
                 "nothing is half-written, and the same command resumes)") if procs > 1 and what else ''
         raise SystemExit(f"learnability_run: {who}error: {what}{e}{peer}"
                          + ('' if what == '' else " (--debug shows the traceback)"))
     finally:
+        if main: signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

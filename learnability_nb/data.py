@@ -4,8 +4,9 @@
 
 # %% ../nbs/01_data.ipynb #89eb9801
 from __future__ import annotations
-import copy, gzip, hashlib, json, operator, os, pickle, random, tempfile, warnings, zlib
+import copy, gzip, hashlib, io, json, math, operator, os, pickle, pickletools, random, tempfile, warnings, zlib
 from contextlib import contextmanager
+from functools import partial
 from importlib import resources
 from numbers import Integral
 from pathlib import Path
@@ -33,8 +34,8 @@ from fastai.torch_core import show_image
 __all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset', 'denormalize',
            'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'yields_index', 'train_eval_dl',
            'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx',
-           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'load_learnability_table',
-           'readable_cache_path', 'image_folder_dls', 'NoSplitIdx', 'IndexedDataset']
+           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'read_learnability_table',
+           'load_learnability_table', 'readable_cache_path', 'image_folder_dls', 'NoSplitIdx', 'IndexedDataset']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
 from .indexed import NoSplitIdx, IndexedDataset   # defined without fastai (`indexed`); kept here too
@@ -357,46 +358,106 @@ _CIFAR_HOWTO = ("Download it with cifar10_dls(path, download=True) on a machine 
 
 def _cifar_root(path): return Path(path).expanduser() if path is not None else fastai_path("data") / "cifar10"
 
-# all that a CIFAR-10 batch file may ask pickle to build: numpy arrays (by numpy's own reconstruction functions, as
-# pickled by numpy 1 and 2) and Python 3's way of pickling bytes at protocol 2; dicts, lists, ints and bytes need none
-_CIFAR_GLOBALS = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
-                  *((m, f) for m in ('numpy.core.multiarray', 'numpy._core.multiarray')
-                    for f in ('_reconstruct', 'scalar')),
-                  *((m, '_frombuffer') for m in ('numpy.core.numeric', 'numpy._core.numeric'))}
-
 class _Refused(pickle.UnpicklingError): "A pickle that asks for something a CIFAR-10 batch never holds"
+
+class _Built:
+    "What the pickle of a numpy object asked for (a call and its state), checked and built after loading"
+    def __init__(self, kind, *args): self.kind, self.args, self.state = kind, args, None
+    def __setstate__(self, state): self.state = state
+
+_NDARRAY = object()   # stands for numpy.ndarray, the first argument of numpy's `_reconstruct`
+_NUMERIC = {'b1', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'f4', 'f8'}   # the dtypes a batch may hold
+
+def _latin1(s, encoding='latin1', errors='strict'):
+    "`_codecs.encode` as protocol 2 pickles bytes with, and nothing else"
+    if not isinstance(s, str) or encoding not in ('latin1', 'latin-1'): raise _Refused("an unexpected encode call")
+    return s.encode('latin1')
+
+# all that a CIFAR-10 batch file may ask pickle to build: numpy arrays (by numpy's reconstruction functions, as
+# pickled by numpy 1 and 2) and bytes at protocol 2. None of numpy's functions runs while loading: the calls are
+# recorded, and their arguments checked against the file's size before any array is made
+_CIFAR_GLOBALS = {('numpy', 'ndarray'): _NDARRAY, ('numpy', 'dtype'): partial(_Built, 'dtype'),
+                  ('_codecs', 'encode'): _latin1,
+                  **{(m, f): partial(_Built, f) for m in ('numpy.core.multiarray', 'numpy._core.multiarray')
+                     for f in ('_reconstruct', 'scalar')},
+                  **{(m, '_frombuffer'): partial(_Built, '_frombuffer')
+                     for m in ('numpy.core.numeric', 'numpy._core.numeric')}}
 
 class _BatchUnpickler(pickle.Unpickler):
     "An unpickler that builds only what a CIFAR-10 batch holds: reading a file never runs code it carries"
     def find_class(self, module, name):
-        if (module, name) in _CIFAR_GLOBALS: return super().find_class(module, name)
+        if (module, name) in _CIFAR_GLOBALS: return _CIFAR_GLOBALS[(module, name)]
         raise _Refused(f"it asks to load {module}.{name}, which a CIFAR-10 batch never holds (refused: "
                        "unpickling it could run code)")
+
+def _dtype(o) -> np.dtype:
+    "The numeric dtype a recorded `numpy.dtype(...)` call stands for"
+    spec = o.args[0] if isinstance(o, _Built) and o.kind == 'dtype' and o.args else None
+    if not isinstance(spec, str) or spec not in _NUMERIC: raise _Refused(f"an array of dtype {spec!r}")
+    order = o.state[1] if isinstance(o.state, tuple) and len(o.state) > 1 else '|'
+    return np.dtype(spec).newbyteorder('>' if order == '>' else '<')
+
+def _array(raw, dtype, shape, fortran=False) -> np.ndarray:
+    "An array from its bytes, once the bytes are as many as `shape` and `dtype` say"
+    if isinstance(raw, str): raw = raw.encode('latin1')   # Python 2's str, read with encoding='latin1'
+    if not isinstance(raw, (bytes, bytearray)): raise _Refused(f"array data of type {type(raw).__name__}")
+    if not (isinstance(shape, tuple) and len(shape) <= 8 and all(type(s) is int and s >= 0 for s in shape)):
+        raise _Refused(f"an array of shape {shape!r}")
+    if math.prod(shape) * dtype.itemsize != len(raw):
+        raise _Refused(f"an array of shape {shape} whose data has {len(raw)} bytes")
+    return np.frombuffer(bytearray(raw), dtype).reshape(shape, order='F' if fortran else 'C')
+
+def _build(o, depth=0):
+    "`o` with the numpy objects it recorded built, down to the depth a batch's dict of lists has"
+    if isinstance(o, _Built):
+        if o.kind == '_reconstruct':   # numpy's __reduce__: an empty array, then its state
+            st = o.state
+            if not (isinstance(st, tuple) and len(st) == 5): raise _Refused("an array without its state")
+            return _array(st[4], _dtype(st[2]), st[1], bool(st[3]))
+        if o.kind == '_frombuffer':   # numpy's protocol-5 pickles: (buffer, dtype, shape, order)
+            if len(o.args) != 4: raise _Refused("a malformed array")
+            buf, dt, shape, order = o.args
+            return _array(bytes(buf) if isinstance(buf, memoryview) else buf, dt if isinstance(dt, np.dtype)
+                          else _dtype(dt), shape, order == 'F')
+        if o.kind == 'scalar' and len(o.args) == 2: return _array(o.args[1], _dtype(o.args[0]), (1,))[0]
+        if o.kind == 'dtype': return _dtype(o)
+        raise _Refused(f"a malformed numpy {o.kind}")
+    if depth >= 2: return o
+    if isinstance(o, dict): return {k: _build(v, depth + 1) for k, v in o.items()}
+    if isinstance(o, list): return [_build(v, depth + 1) for v in o]
+    return o
 
 def _unpickle(fn):
     # a truncated or corrupt pickle can fail in many ways (EOFError, UnpicklingError, ValueError, ...)
     try:
-        with open(fn, "rb") as f: d = _BatchUnpickler(f, encoding="latin1").load()
+        data = Path(fn).read_bytes()
+        # every length a pickle claims (bytes, strings, frames) is checked against the file before pickle allocates it
+        for _ in pickletools.genops(io.BytesIO(data)): pass
+        d = _build(_BatchUnpickler(io.BytesIO(data), encoding="latin1").load())
     except _Refused as e: raise ValueError(f"{fn} is not a CIFAR-10 batch: {e}. {_CIFAR_HOWTO}") from None
+    except (OSError, MemoryError, RecursionError) as e:   # what a file system or a crafted pickle can do
+        raise ValueError(f"could not read {fn} ({type(e).__name__}: {e}). {_CIFAR_HOWTO}") from None
     except Exception as e:
         raise ValueError(f"could not read {fn} ({type(e).__name__}: {e}): "
                          "the CIFAR-10 archive looks truncated or corrupt. "
                          f"Delete {fn.parent} and get it again. {_CIFAR_HOWTO}") from None
     if not isinstance(d, dict):
         raise ValueError(f"{fn} holds a {type(d).__name__}, expected a dict: not a CIFAR-10 batch. {_CIFAR_HOWTO}")
-    return {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
+    return {(k.decode('latin1') if isinstance(k, bytes) else k): v for k, v in d.items()}
 
 def _read_cifar_batch(fn):
     "uint8 images (n,3,32,32) and int64 labels (n,) of one CIFAR-10 batch file"
     d = _unpickle(fn)
-    data, labels = np.asarray(d.get("data")), np.asarray(d.get("labels"), dtype=np.int64)
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise ValueError(f"{fn}: b'data' should be a uint8 array of shape (n, 3072), "
-                         f"got {data.dtype} {data.shape}. {_CIFAR_HOWTO}")
-    if labels.shape != (len(data),) or (len(labels) and (labels.min() < 0 or labels.max() > 9)):
-        raise ValueError(f"{fn}: b'labels' should be {len(data)} labels in 0..9, "
-                         f"got shape {labels.shape}. {_CIFAR_HOWTO}")
-    return data.reshape(-1, 3, 32, 32), labels
+    data, labels = d.get("data"), d.get("labels")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        got = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise ValueError(f"{fn}: b'data' should be a uint8 array of shape (n, 3072), got {got}. {_CIFAR_HOWTO}")
+    ok = (isinstance(labels, list) and all(type(l) is int for l in labels)
+          or isinstance(labels, np.ndarray) and labels.dtype.kind in 'iu' and labels.ndim == 1)
+    if not ok or len(labels) != len(data) or (len(labels) and not 0 <= min(labels) <= max(labels) <= 9):
+        got = f"{len(labels)} of them" if ok else f"a {type(labels).__name__}"
+        raise ValueError(f"{fn}: b'labels' should be a list of {len(data)} labels in 0..9, got {got}. {_CIFAR_HOWTO}")
+    return data.reshape(-1, 3, 32, 32), np.asarray(labels, np.int64)
 
 # %% ../nbs/01_data.ipynb #930e4d32
 def load_cifar10(
@@ -419,9 +480,10 @@ def load_cifar10(
                                  f"not the published CIFAR-10 files. {_CIFAR_HOWTO}")
     train = [_read_cifar_batch(folder / f) for f, _ in CIFAR10.train_list]
     test_images, test_labels = _read_cifar_batch(folder / CIFAR10.test_list[0][0])
-    classes = [c.decode() if isinstance(c, bytes) else str(c)
-               for c in _unpickle(folder / CIFAR10.meta["filename"]).get("label_names", [])]
-    if len(classes) != 10:
+    names = _unpickle(folder / CIFAR10.meta["filename"]).get("label_names")
+    classes = ([c.decode('latin1') if isinstance(c, bytes) else c for c in names if isinstance(c, (str, bytes))]
+               if isinstance(names, list) else [])
+    if len(classes) != 10 or len(names) != 10:
         raise ValueError(f"{folder / CIFAR10.meta['filename']}: b'label_names' should list 10 class names, "
                          f"got {len(classes)}. {_CIFAR_HOWTO}")
     return dict(train_images=torch.from_numpy(np.concatenate([x for x, _ in train])),
@@ -459,25 +521,31 @@ def read_idx(
     ndim:int, # 3 for images, 1 for labels
 ) -> np.ndarray: # uint8, shaped as the header says
     "Read a uint8 IDX file (MNIST's format), checking magic number, dimensions and size first"
-    fn = Path(fn)
+    fn, head = Path(fn), 4 * (ndim + 1)
     try:
-        with (gzip.open(fn, 'rb') if fn.suffix == '.gz' else open(fn, 'rb')) as f: data = f.read()
+        with (gzip.open(fn, 'rb') if fn.suffix == '.gz' else open(fn, 'rb')) as f:
+            data = f.read(head)
+            if len(data) < head:
+                raise ValueError(f"{fn}: {len(data)} bytes, too short for an IDX header ({head} bytes): truncated")
+            magic, *dims = (int(v) for v in np.frombuffer(data, '>u4', ndim + 1))
+            if magic != IDX_MAGIC[ndim]:
+                raise ValueError(f"{fn}: magic number {magic}, expected {IDX_MAGIC[ndim]} "
+                                 f"(uint8 {'images' if ndim == 3 else 'labels'})")
+            if ndim == 3 and dims[1:] != [28, 28]:
+                raise ValueError(f"{fn}: images of {dims[1]}×{dims[2]} pixels, expected 28×28")
+            need = math.prod(dims)   # what the header claims: never allocated from the claim, read in chunks
+            chunks, got = [], 0
+            if fn.suffix != '.gz' and os.fstat(f.fileno()).st_size != head + need: need = -1   # (said below)
+            while 0 <= got <= need and (chunk := f.read(min(need + 1 - got, 1 << 16))):
+                chunks.append(chunk); got += len(chunk)
     except (OSError, EOFError, zlib.error) as e:
         raise ValueError(f"{fn}: could not read it ({e}): the file is corrupt") from None
-    head = 4 * (ndim + 1)
-    if len(data) < head:
-        raise ValueError(f"{fn}: {len(data)} bytes, too short for an IDX header ({head} bytes): truncated")
-    magic, *dims = (int(v) for v in np.frombuffer(data, '>u4', ndim + 1))
-    if magic != IDX_MAGIC[ndim]:
-        raise ValueError(f"{fn}: magic number {magic}, expected {IDX_MAGIC[ndim]} "
-                         f"(uint8 {'images' if ndim == 3 else 'labels'})")
-    if ndim == 3 and dims[1:] != [28, 28]:
-        raise ValueError(f"{fn}: images of {dims[1]}×{dims[2]} pixels, expected 28×28")
-    need = head + int(np.prod(dims, dtype=np.int64))  # what the header claims, checked against the bytes there
-    if len(data) != need:
-        raise ValueError(f"{fn}: the header claims {dims[0]} items ({need} bytes) but the file has {len(data)} bytes: "
-                         + ('truncated' if len(data) < need else 'trailing bytes'))
-    return np.frombuffer(data, np.uint8, offset=head).reshape(dims)
+    if need < 0 or got != need:
+        size = fn.stat().st_size if need < 0 else head + got
+        claim = head + math.prod(dims)
+        raise ValueError(f"{fn}: the header claims {dims[0]} items ({claim} bytes) but the file has "
+                         + (f"{size} bytes: truncated" if size < claim else "more bytes: trailing bytes"))
+    return np.frombuffer(b''.join(chunks), np.uint8).reshape(dims)
 
 # %% ../nbs/01_data.ipynb #4a8fe447
 _FASHION_FILES = dict(train_images='train-images-idx3-ubyte', train_labels='train-labels-idx1-ubyte',
@@ -559,6 +627,29 @@ def fashion_mnist_dls(
     return dls
 
 # %% ../nbs/01_data.ipynb #1ec0fc1c
+def read_learnability_table(
+    path, # a per-sample table: the report's `learnability.csv`, or a shipped `.csv.gz`
+) -> pd.DataFrame:
+    "Read a per-sample learnability table, checking its columns: idx, label, then `{model}_learnability` and the rest"
+    path = Path(path)
+    try: df = pd.read_csv(path, compression='infer', low_memory=False)
+    except FileNotFoundError: raise FileNotFoundError(f"no per-sample table at {path}") from None
+    except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as e:   # ParserError: bad rows
+        raise ValueError(f"{path} is not a readable per-sample table ({type(e).__name__}: {e})") from None
+    scores = [c for c in df.columns if isinstance(c, str) and c.endswith('_learnability')]
+    missing = [c for c in ('idx', 'label') if c not in df.columns] + ([] if scores else ['{model}_learnability'])
+    if missing: raise ValueError(f"{path} is not a per-sample table: no column {', '.join(missing)}")
+    idx = pd.to_numeric(df['idx'], errors='coerce')
+    if idx.isna().any() or not (idx >= 0).all() or not (idx == idx.round()).all() or not idx.is_unique:
+        raise ValueError(f"{path}: column idx must hold distinct whole numbers >= 0 (the samples' positions)")
+    for c in scores:
+        s = pd.to_numeric(df[c], errors='coerce')
+        if (s.isna() & df[c].notna()).any() or not s.dropna().between(0, 1).all():
+            raise ValueError(f"{path}: column {c} must hold probabilities in [0, 1] (empty: not observed)")
+        df[c] = s
+    df['idx'] = idx.astype(np.int64)
+    return df
+
 def load_learnability_table(
     name:str='fashion_mnist', # a table shipped in `learnability_nb/tables`
 ) -> pd.DataFrame:
@@ -568,7 +659,7 @@ def load_learnability_table(
     if not f.is_file():
         have = sorted(p.name[:-7] for p in folder.iterdir() if p.name.endswith('.csv.gz')) if folder.is_dir() else []
         raise ValueError(f"no learnability table {name!r}; shipped: {', '.join(have) or 'none'}")
-    with f.open('rb') as fh: return pd.read_csv(fh, compression='gzip')
+    with resources.as_file(f) as p: return read_learnability_table(p)
 
 # %% ../nbs/01_data.ipynb #a872f8fe
 def readable_cache_path(
@@ -579,17 +670,22 @@ def readable_cache_path(
             or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'learnability_nb')
     return Path(root)/f"readable-{hashlib.sha1(str(Path(path).expanduser().resolve()).encode()).hexdigest()[:16]}.json"
 
+def _read_cache(cache) -> dict:
+    "The cache's entries {file: [size, mtime_ns, readable]}; {} when it is missing, unreadable or not one"
+    try: known = json.loads(Path(cache).read_bytes())
+    except (ValueError, OSError, RecursionError): return {}   # a damaged cache is rebuilt
+    if not isinstance(known, dict): return {}
+    return {k: v for k, v in known.items() if isinstance(v, list) and len(v) == 3
+            and all(type(x) is int for x in v[:2]) and type(v[2]) is bool}
+
 def _bad_images(files, root=None, cache=None) -> list:
     "The files PIL cannot read (`verify`, no decoding), opening only files new or changed since `cache` was written"
-    known = {}
-    if cache is not None and Path(cache).exists():
-        try: known = json.loads(Path(cache).read_text())
-        except (ValueError, OSError): known = {}   # a damaged cache is rebuilt
+    known = {} if cache is None else _read_cache(cache)
     bad, seen = [], {}
     for f in files:
         st, key = os.stat(f), os.path.relpath(f, root) if root is not None else str(f)
         k = known.get(key)
-        if isinstance(k, list) and k[:2] == [st.st_size, st.st_mtime_ns]: ok = bool(k[2])
+        if k is not None and k[:2] == [st.st_size, st.st_mtime_ns]: ok = k[2]
         else:
             try:
                 with Image.open(f) as im: im.verify()
@@ -598,13 +694,21 @@ def _bad_images(files, root=None, cache=None) -> list:
         seen[key] = [st.st_size, st.st_mtime_ns, ok]
         if not ok: bad.append(f)
     if cache is not None and seen != known:
+        tmp = None
         try:   # atomically: ranks and runs that check the same folder at once each write a whole file
             Path(cache).parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=Path(cache).parent, prefix='.readable-', suffix='.tmp')
             with os.fdopen(fd, 'w') as fh: json.dump(seen, fh)
             os.replace(tmp, cache)
-        except OSError as e: warnings.warn(f"could not write the readability cache {cache}: {e}")
+        except OSError as e:   # a read-only or full disk: the run goes on without the cache, said once per folder
+            if tmp is not None: Path(tmp).unlink(missing_ok=True)
+            if cache not in _CACHE_SKIPPED:
+                _CACHE_SKIPPED.add(cache)
+                warnings.warn(f"readability cache skipped: could not write {cache} ({e.strerror or e}); "
+                              "every file is checked again next time (set LEARNABILITY_CACHE to a writable folder)")
     return bad
+
+_CACHE_SKIPPED = set()   # caches whose failed write was already reported
 
 # %% ../nbs/01_data.ipynb #8a104a4e
 def image_folder_dls(

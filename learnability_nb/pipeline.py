@@ -11,6 +11,7 @@ from fastcore.basics import noop
 from .distributed import init_distributed
 from .experiment import make_config, grid, run_grid, collect_runs
 from .report import write_report
+from .runs import check_out
 
 # %% auto #0
 __all__ = ['run_experiment']
@@ -32,6 +33,7 @@ def run_experiment(
     init_distributed()   # started by a launcher: join its process group (nothing to do for one process)
     if rank_distrib(): log, progress = noop, False   # rank 0 speaks and writes for all
     cfg = make_config(preset, **overrides)
+    if not rank_distrib(): check_out(out)   # a file, a read-only disk: one line, nothing written
     start = time.perf_counter()
     procs = cfg['processes']
     what = 'report of' if report_only else (f"shard {shard[0]}/{shard[1]} of" if shard else '')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_records.ipynb #16ea33b0
 from __future__ import annotations
-import json, mmap, os, tempfile, zipfile
+import errno, json, math, mmap, os, shutil, tempfile, zipfile
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -12,8 +12,8 @@ from .stats import BLOCK
 from .core import check_records, hit_rate, learnability
 
 # %% auto #0
-__all__ = ['PER_EPOCH', 'MMAP_ABOVE', 'RowStore', 'release_pages', 'observed_counts', 'Records', 'atomic_write', 'save_records',
-           'load_records']
+__all__ = ['PER_EPOCH', 'MMAP_ABOVE', 'RowStore', 'release_pages', 'observed_counts', 'Records', 'NoSpace', 'atomic_write',
+           'save_records', 'load_records']
 
 # %% ../nbs/02a_records.ipynb #488c6cd2
 class RowStore:
@@ -122,23 +122,49 @@ class Records:
     def hit_rate(self): return hit_rate(self.correct, self.stored_counts)
     def __repr__(self): return f"Records(T={self.n_epochs}, N={self.n_samples}, meta={self.meta})"
 
+# %% ../nbs/02a_records.ipynb #d5f14e3d
+def _size(n) -> str: return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+class NoSpace(OSError):
+    "No room on the disk for a file: one line naming the folder, the space needed and what to do"
+    def __init__(self,
+        folder, # where the file was to be written
+        what:str, # what was being written, e.g. 'records lenet_seed0.npz'
+        need:int|None=None, # bytes it needs; None: not known
+        bound:bool=False, # `need` is an upper bound, not the exact size
+    ):
+        try: free = shutil.disk_usage(folder).free
+        except OSError: free = None
+        self.folder, self.need, self.free = Path(folder), need, free
+        super().__init__(errno.ENOSPC, f"no space left in {folder} for {what}"
+                         + (f": it needs {'up to ' * bound}{_size(need)}" if need is not None else '')
+                         + (f", {_size(free)} free there" if free is not None else '')
+                         + "; free some space (or use another folder) and run the same command again: it resumes")
+    def __str__(self): return self.strerror
+
+def _full(e:BaseException) -> bool: return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
 # %% ../nbs/02a_records.ipynb #5b126f86
 @contextmanager
 def atomic_write(
     path, # the file to write
     mode:str='wb', # 'wb' or 'w'
+    need:int|None=None, # bytes the file will take, if known: refused with `NoSpace` before writing when not free
 ):
     "Open a temporary file to write `path` with, renamed over `path` only when the block ends without an error"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if need is not None and shutil.disk_usage(path.parent).free < need: raise NoSpace(path.parent, path.name, need)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if _full(e): raise NoSpace(path.parent, path.name, need) from None
+        raise
 
 # %% ../nbs/02a_records.ipynb #a3e17ab5
 def save_records(
@@ -150,7 +176,8 @@ def save_records(
                   meta=np.array(json.dumps(records.meta, sort_keys=True)))
     if records.stored_counts is not None: arrays['counts'] = records.stored_counts
     arrays.update(records.per_epoch)
-    with atomic_write(path) as f: np.savez(f, **arrays)
+    need = sum(a.nbytes + 256 for a in arrays.values()) + 1024   # the arrays, their headers, the zip directory
+    with atomic_write(path, need=need) as f: np.savez(f, **arrays)
     return Path(path)
 
 # %% ../nbs/02a_records.ipynb #2e6f2191
@@ -183,6 +210,27 @@ def _npz_memmaps(path) -> dict|None:
             out[key] = np.memmap(path, dtype, mode='r', offset=f.tell(), shape=shape, order='F' if fortran else 'C')
     return out
 
+def _check_npz(path):
+    "Check each array header of the `.npz` at `path` against the bytes the archive holds, before numpy allocates"
+    size = Path(path).stat().st_size
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            stored = info.compress_type == zipfile.ZIP_STORED
+            # deflate expands at most ~1032 times: a larger claim is a damaged (or crafted) directory
+            if info.compress_size > size or (info.file_size != info.compress_size if stored
+                                             else info.file_size > 1032 * info.compress_size + 1024):
+                raise ValueError(f"{info.filename}: its sizes in the archive's directory do not fit the file")
+            with z.open(info) as m:
+                version = np.lib.format.read_magic(m)
+                if version not in ((1, 0), (2, 0)): raise ValueError(f"{info.filename}: .npy version {version}")
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read(m)
+                if dtype.hasobject: raise ValueError(f"{info.filename} holds Python objects")
+                if m.tell() + dtype.itemsize * math.prod(shape) != info.file_size:
+                    raise ValueError(f"{info.filename}: its header claims shape {shape} of {dtype}, "
+                                     f"not what its {info.file_size} bytes hold")
+
 def load_records(
     path, # an `.npz` written by `save_records` / `LearnabilityRecorder.save`
     fingerprint:str|None=None, # if given, the dataset fingerprint the records must have
@@ -193,6 +241,7 @@ def load_records(
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"no records file at {path}")
     try:
+        _check_npz(path)
         arrays = _npz_memmaps(path) if (path.stat().st_size > MMAP_ABOVE if mmap is None else mmap) else None
         if arrays is None:
             with np.load(path, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}
@@ -200,7 +249,10 @@ def load_records(
     missing = {'probs', 'correct', 'labels', 'meta'} - set(arrays)
     if missing: raise ValueError(f"corrupt records file {path}: missing {sorted(missing)}")
     try: meta = json.loads(str(arrays['meta']))
-    except ValueError as e: raise ValueError(f"corrupt records file {path}: unreadable metadata ({e})") from e
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"corrupt records file {path}: unreadable metadata ({e})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"corrupt records file {path}: its metadata is a JSON {type(meta).__name__}, not an object")
     try:
         rec = Records(arrays['probs'], arrays['correct'], arrays['labels'], meta, arrays.get('counts'),
                       **{k: arrays.get(k) for k in PER_EPOCH})

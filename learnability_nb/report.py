@@ -23,7 +23,8 @@ from .records import release_pages, observed_counts
 from fastcore.basics import groupby
 from .plots import figure1, plot_agreement, plot_extremes, plot_table1, plot_convergence
 from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table
-from .runs import write_json
+from .runs import write_json, staged
+from fastcore.meta import delegates
 from .experiment import MODEL_NAMES, build_dls
 
 # %% auto #0
@@ -168,7 +169,7 @@ def _versions() -> dict:
 
 SEED_CONV_SAMPLES = 20_000 # the seed-convergence panel uses a random subset of this many samples when there are more
 
-def write_report(
+def _write_report(
     cfg:dict, # the configuration
     runs:dict, # {(model, seed): Records}
     out, # output folder
@@ -246,6 +247,23 @@ def write_report(
                     bootstrap=dict(n_boot=n_boot, seed=boot_seed, ci=0.95, method=method),
                     n_samples=len(df), fingerprint=next(iter(runs.values())).meta.get('fingerprint')))
     return dict(**paths, run=out/'run.json')
+
+# %% ../nbs/04b_report.ipynb #37e61e19
+def _report_size(runs:dict) -> int:
+    "At most about how many bytes the report takes: the per-sample table's cells (up to 12 bytes each), 12 figures"
+    n, models = next(iter(runs.values())).n_samples, {m for m, _ in runs}
+    return n * (2 + 8 * len(models)) * 12 + 12 * 200_000
+
+@delegates(_write_report)
+def write_report(
+    cfg:dict, # the configuration
+    runs:dict, # {(model, seed): Records}
+    out, # output folder
+    **kwargs,
+) -> dict: # the paths written
+    "Write every file of the report (scores per sample, Table 1, the figures, run.json) into `out`: all or none"
+    with staged(out, 'the report', _report_size(runs)) as tmp: paths = _write_report(cfg, runs, tmp, **kwargs)
+    return {k: Path(out)/Path(p).name for k, p in paths.items()}
 
 # %% ../nbs/04b_report.ipynb #5689502f
 def learnability_table(

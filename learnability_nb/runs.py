@@ -4,14 +4,15 @@
 
 # %% ../nbs/04a_runs.ipynb #471591b3
 from __future__ import annotations
-import hashlib, json, os, socket, time
+import errno, hashlib, json, os, shutil, socket, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore.basics import patch
-from .records import load_records, atomic_write
+from .records import load_records, atomic_write, NoSpace
 
 # %% auto #0
-__all__ = ['RUN_KEYS', 'write_json', 'run_settings', 'config_hash', 'parse_shard', 'lock_is_stale', 'claim', 'RunFolder']
+__all__ = ['RUN_KEYS', 'write_json', 'run_settings', 'config_hash', 'parse_shard', 'lock_is_stale', 'claim', 'RunFolder',
+           'NotWritable', 'check_out', 'staged']
 
 # %% ../nbs/04a_runs.ipynb #71d4cd92
 def write_json(path, obj):
@@ -53,8 +54,9 @@ def parse_shard(
 
 # %% ../nbs/04a_runs.ipynb #e017b90f
 def _holder(lock:Path) -> dict:
-    try: return json.loads(lock.read_text())
-    except (OSError, ValueError): return {}
+    try: h = json.loads(lock.read_bytes())
+    except (OSError, ValueError, RecursionError): return {}
+    return h if isinstance(h, dict) else {}
 
 def _alive(pid:int) -> bool:
     try: os.kill(pid, 0)
@@ -79,10 +81,11 @@ def claim(
 ):
     "Hold a run's lock while it trains: yields the lock's path, or None if another live job holds it"
     path = Path(path); lock = path.with_name(path.name + '.lock')
-    lock.parent.mkdir(parents=True, exist_ok=True)
     me = json.dumps(dict(host=socket.gethostname(), pid=os.getpid(), since=time.time()))
     for _ in range(2):
-        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             if not lock_is_stale(lock, stale_after): yield None; return
             stale = lock.with_name(f"{lock.name}.stale.{os.getpid()}")
@@ -90,7 +93,11 @@ def claim(
             try: os.replace(lock, stale); stale.unlink()
             except FileNotFoundError: pass
             continue
-        with os.fdopen(fd, 'w') as f: f.write(me)
+        except OSError as e: raise _refuse(e, lock.parent, f"the lock {lock.name}") from None
+        try:
+            with os.fdopen(fd, 'w') as f: f.write(me)
+        except OSError as e:   # a full disk: no empty lock left behind to block the run
+            lock.unlink(missing_ok=True); raise _refuse(e, lock.parent, f"the lock {lock.name}") from None
         try: yield lock
         finally: lock.unlink(missing_ok=True)
         return
@@ -122,10 +129,14 @@ class RunFolder:
         "The configuration in `config.json`, with a clear error when there is none"
         if not self.config_file.exists():
             raise FileNotFoundError(f"{self.path} holds no config.json: no runs of learnability_run there")
-        try: return json.loads(self.config_file.read_text())
-        except ValueError:
-            raise ValueError(f"{self.config_file} is not valid JSON: "
+        try: cfg = json.loads(self.config_file.read_bytes())
+        except (ValueError, RecursionError, OSError) as e:
+            raise ValueError(f"{self.config_file} is not valid JSON ({type(e).__name__}): "
                              f"is {self.path} an output folder of learnability_run?") from None
+        if not isinstance(cfg, dict) or not isinstance(cfg.get('architectures', {}), dict):
+            raise ValueError(f"{self.config_file} is not a configuration of learnability_run (damaged?): "
+                             "use another --out folder, or delete that one to start over")
+        return cfg
 
     def claim(self, model:str, seed:int, stale_after:float=7200):
         "`claim` the lock of one run"
@@ -193,3 +204,59 @@ def load(
         return None
     if rec.meta.get('config_hash') != chash: raise ValueError(f"{path} was made under another configuration")
     return rec
+
+# %% ../nbs/04a_runs.ipynb #1ec391c2
+class NotWritable(OSError):
+    "An output folder that cannot be written: one line naming it, why, and what to do"
+    def __str__(self): return self.strerror
+
+def _refuse(e:OSError, folder, what:str):
+    "`e` (from writing `what` in `folder`) as `NoSpace` or `NotWritable`, each one line"
+    if e.errno in (errno.ENOSPC, errno.EDQUOT): return NoSpace(folder, what)
+    return NotWritable(e.errno, f"cannot write {what} in {folder} ({e.strerror or e}): "
+                                "use another --out, or make that folder writable")
+
+def check_out(
+    out, # the output folder: made if missing
+) -> Path:
+    "Make sure `out` is a folder this process can write, before anything is written: one clear error if not"
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotWritable(errno.ENOTDIR, f"--out {out} is a file, not a folder: use another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix='.probe-'); os.close(fd); os.unlink(probe)
+    except OSError as e: raise _refuse(e, out, 'files') from None
+    return out
+
+@contextmanager
+def staged(
+    out, # the folder the files are for
+    what:str='the report', # said in errors
+    need:int|None=None, # at most how many bytes the files take, for the error on a full disk
+):
+    "A hidden folder inside `out` for the block's files: moved into `out` when it ends, removed if it fails"
+    out = Path(out)
+    for old in out.glob('.staged-*'):   # left by a job killed with SIGKILL (not one writing now)
+        try:
+            if time.time() - old.stat().st_mtime > 600: shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError: pass
+    try: out.mkdir(parents=True, exist_ok=True); tmp = Path(tempfile.mkdtemp(dir=out, prefix='.staged-'))
+    except OSError as e: raise _refuse(e, out, what) from None
+    try:
+        yield tmp
+        files = sorted(tmp.iterdir())
+        for f in files:
+            with open(f, 'rb') as fh: os.fsync(fh.fileno())
+        for f in files: os.replace(f, out/f.name)
+    except BaseException as e:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            written = sum(f.stat().st_size for f in tmp.glob('*')) if tmp.exists() else 0
+            shutil.rmtree(tmp, ignore_errors=True)
+            need = max(need or 0, written)
+            raise NoSpace(out, what, need or None, bound=need > written) from None
+        if isinstance(e, FileNotFoundError) and not out.exists():
+            raise FileNotFoundError(f"{out} vanished (deleted or unmounted) while {what} was written: "
+                                    "nothing half-written; the same command writes it again") from None
+        raise
+    finally: shutil.rmtree(tmp, ignore_errors=True)

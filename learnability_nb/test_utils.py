@@ -4,7 +4,9 @@
 
 # %% ../nbs/97_test_utils.ipynb #cd0ef1fa
 from __future__ import annotations
-import gzip
+import builtins, errno, functools, gzip, io, json, os, shutil, subprocess, tempfile, time, tracemalloc
+from contextlib import contextmanager
+from types import SimpleNamespace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -17,7 +19,8 @@ from .data import IDX_MAGIC, IndexedDataset
 
 # %% auto #0
 __all__ = ['tiny_cnn', 'tiny_mlp', 'RepeatedIndexed', 'synth_dls', 'digits_png_folder', 'breast_cancer_df', 'text_df',
-           'write_idx', 'write_fake_fashion', 'import_graph', 'style_problems']
+           'write_idx', 'write_fake_fashion', 'import_graph', 'hostile', 'read_outcome', 'fuzz_readers', 'fuzz_check',
+           'small_disk', 'style_problems']
 
 # %% ../nbs/97_test_utils.ipynb #d327d6de
 def tiny_cnn(n_classes:int=10, in_channels:int=3, width:int=16):
@@ -165,6 +168,245 @@ def import_graph(
             deps |= {n for n in names if n in mods}
         graph[m] = deps - {m}
     return graph
+
+# %% ../nbs/97_test_utils.ipynb #55656b71
+_INTERESTING = (0, 1, 2, 27, 28, 29, 255, 2**15, 2**31 - 1, 2**31, 2**32 - 1, 10**9)
+
+@functools.cache
+def _strategies() -> dict:
+    "The hypothesis strategies of hostile files, built on first use (hypothesis is a dev dependency)"
+    import pickle, io, zipfile
+    from hypothesis import strategies as st
+    from learnability_nb.data import IDX_MAGIC
+
+    @st.composite
+    def mutated(draw, raw:bytes) -> bytes:   # a few byte-level edits: flips, cuts, insertions, lying integers
+        raw = bytearray(raw)
+        for _ in range(draw(st.integers(0, 3))):
+            op, at = draw(st.sampled_from('fcido')), draw(st.integers(0, max(len(raw) - 1, 0)))
+            if op == 'f' and raw: raw[at] ^= draw(st.integers(1, 255))
+            elif op == 'c': del raw[at:]
+            elif op == 'i': raw[at:at] = draw(st.binary(max_size=16))
+            elif op == 'd': del raw[at:at + draw(st.integers(1, 64))]
+            elif op == 'o':
+                v = draw(st.sampled_from(_INTERESTING) | st.integers(0, 2**64 - 1))
+                raw[at:at + 8] = v.to_bytes(8, draw(st.sampled_from(['little', 'big'])))
+        return bytes(raw)
+
+    def maybe(draw, raw):   # untouched half of the time: valid files must stay valid
+        return draw(mutated(raw)) if draw(st.booleans()) else raw
+
+    @st.composite
+    def idx(draw, ndim:int=3) -> bytes:   # gzipped unless `.raw`: (bytes, gz)
+        n = draw(st.integers(0, 3))
+        dims = [n, 28, 28][:ndim] if ndim == 3 else [n]
+        if draw(st.booleans()): dims = draw(st.lists(st.sampled_from(_INTERESTING), min_size=ndim, max_size=ndim))
+        magic = IDX_MAGIC[ndim] if draw(st.booleans()) else draw(st.sampled_from([2049, 2051, 2052, 0, 2**32 - 1]))
+        body = n * (784 if ndim == 3 else 1) + draw(st.sampled_from([0, 0, 0, -1, 1, 784]))
+        raw = np.array([magic, *dims], ">u4").tobytes() + bytes(max(body, 0))
+        raw = maybe(draw, raw)
+        gz = draw(st.booleans())
+        return (maybe(draw, gzip.compress(raw)) if gz else raw), gz
+
+    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                               lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                               max_leaves=12)
+
+    @st.composite
+    def json_bytes(draw, like:dict|None=None) -> bytes:   # JSON of any shape, `like` with values swapped, deep nesting
+        kind = draw(st.sampled_from(['any', 'like', 'deep', 'bytes']))
+        if kind == 'deep': k = draw(st.sampled_from([10, 1000, 100_000])); return b'[' * k + b']' * k
+        if kind == 'bytes': return draw(st.binary(max_size=64))
+        obj = draw(json_values) if kind == 'any' or like is None else {
+            k: (draw(json_values) if draw(st.booleans()) else v) for k, v in like.items()}
+        return maybe(draw, json.dumps(obj).encode())
+
+    @st.composite
+    def cifar(draw) -> bytes:   # a batch pickled at any protocol, its parts of the wrong kinds, then bytes edited
+        n = draw(st.integers(0, 3))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        data = draw(st.sampled_from(['ok'] * 4 + ['shape', 'dtype', 'list', 'none']))
+        data = {'ok': rng.integers(0, 256, (n, 3072), dtype=np.uint8), 'shape': np.zeros((n, 100), np.uint8),
+                'dtype': np.zeros((n, 3072), np.float32), 'list': [[0] * 4] * n, 'none': None}[data]
+        labels = draw(st.lists(st.integers(0, 9), min_size=n, max_size=n) | st.just(np.zeros(n, np.int64))
+                      | st.lists(st.integers(-1, 10) | st.sampled_from([2**70, True]) | st.text(max_size=2),
+                                 min_size=n, max_size=n + 1) | st.none())
+        batch = {b'batch_label': b'x', b'data': data, b'labels': labels, b'filenames': [b'\xff.png'] * n}
+        if not draw(st.integers(0, 3)): batch = {k: v for k, v in batch.items() if draw(st.booleans())}
+        obj = batch if draw(st.integers(0, 5)) else draw(json_values)
+        return maybe(draw, pickle.dumps(obj, protocol=draw(st.integers(0, 5))))
+
+    def npy(a, shape=None, descr=None) -> bytes:   # a .npy file whose header may claim another shape or dtype
+        f = io.BytesIO()
+        np.lib.format.write_array_header_1_0(f, dict(descr=descr or np.lib.format.dtype_to_descr(a.dtype),
+                                                     fortran_order=False, shape=a.shape if shape is None else shape))
+        return f.getvalue() + a.tobytes()
+
+    @st.composite
+    def npz(draw) -> bytes:   # records as `save_records` writes them, with lying headers, odd arrays, hostile meta
+        T, N = draw(st.integers(0, 3)), draw(st.integers(0, 4))
+        probs = draw(st.sampled_from([0.0, 0.5, 1.0, np.nan, 2.0])) * np.ones((T, N), np.float32)
+        correct = np.where(np.isnan(probs), -1, probs > 0.5).astype(np.int8)
+        arrays = dict(probs=probs, correct=correct, labels=np.zeros(N, np.int64),
+                      meta=np.array(json.dumps(dict(n_epochs=T, n_samples=N, fingerprint='f'))))
+        if draw(st.booleans()): arrays['margins'] = np.zeros((T, N), np.float32)
+        members = {k: npy(a) for k, a in arrays.items()}
+        for k in draw(st.lists(st.sampled_from(sorted(arrays)), max_size=2, unique=True)):
+            what = draw(st.sampled_from(['shape', 'descr', 'drop', 'meta', 'swap']))
+            if what == 'shape': members[k] = npy(arrays[k], draw(st.tuples(*[st.sampled_from(_INTERESTING)] * 2)))
+            elif what == 'descr': members[k] = npy(arrays[k], descr=draw(st.sampled_from(['<c16', '|O', 'V8', '<U4'])))
+            elif what == 'drop': del members[k]
+            elif what == 'meta': members['meta'] = npy(np.array(draw(json_bytes()).decode('latin1')))
+            else: members[k] = npy(np.zeros(draw(st.integers(0, 5)), draw(st.sampled_from(['f4', 'i1', 'U3']))))
+        f = io.BytesIO()
+        how = zipfile.ZIP_DEFLATED if draw(st.booleans()) else zipfile.ZIP_STORED
+        with zipfile.ZipFile(f, 'w', how) as z:
+            for k, b in members.items(): z.writestr(f'{k}.npy', b)
+        return maybe(draw, f.getvalue())
+
+    @st.composite
+    def table(draw) -> bytes:   # a per-sample CSV: the right columns or not, cells of any kind, maybe gzipped
+        good = ['idx', 'label', 'm_learnability']
+        cols = draw(st.just(good) | st.lists(st.sampled_from(good + ['class', 'm_rank', 'idx']), max_size=5))
+        valid = st.integers(0, 3) | st.floats(0, 1)
+        cell = (valid | st.integers(-2, 3) | st.floats(-1, 2) | st.just(float('nan')) | st.text(max_size=4)
+                | st.just(''))
+        rows = draw(st.lists(st.lists(valid if cols == good and draw(st.booleans()) else cell,
+                                      min_size=len(cols), max_size=len(cols)), max_size=5))
+        if cols == good: rows = [[i, *r[1:]] for i, r in enumerate(rows)]
+        text = '\n'.join([','.join(cols)] + [','.join(map(str, r)) for r in rows]).encode()
+        return maybe(draw, text), draw(st.booleans())
+
+    return dict(mutated=mutated, idx=idx, json=json_bytes, cifar=cifar, npz=npz, table=table)
+
+def hostile(
+    kind:str, # 'idx', 'json', 'cifar', 'npz', 'table' (or 'mutated')
+    *args, **kwargs, # passed to the strategy, e.g. `ndim=1` for 'idx', `like=` a dict for 'json'
+):
+    "A hypothesis strategy of hostile files of one kind: valid ones, ones with lying headers, and damaged bytes"
+    return _strategies()[kind](*args, **kwargs)
+
+# %% ../nbs/97_test_utils.ipynb #f6546959
+def read_outcome(
+    read, # reads a file: `read(path)`
+    path, # the file
+    documented=(ValueError, FileNotFoundError), # the errors the reader documents; they must name the file
+) -> dict: # kind ('valid', 'documented' or 'other'), seconds, peak (bytes Python allocated at most), error
+    "Read `path` with `read`, timed and with its peak allocation traced, and say how it ended"
+    path, kind, err = Path(path), 'valid', None
+    tracing = tracemalloc.is_tracing()
+    if not tracing: tracemalloc.start()
+    tracemalloc.reset_peak(); base = tracemalloc.get_traced_memory()[0]; start = time.perf_counter()
+    try: read(path)
+    except documented as e:   # the package's own errors name the file or its folder
+        kind, err = ('documented' if path.name in str(e) or str(path.parent) in str(e) else 'other'), e
+    except Exception as e: kind, err = 'other', e
+    finally:
+        secs, peak = time.perf_counter() - start, tracemalloc.get_traced_memory()[1] - base
+        if not tracing: tracemalloc.stop()
+    return dict(kind=kind, seconds=secs, peak=peak, error=err)
+
+def fuzz_readers(
+    folder, # a scratch folder for the files
+) -> dict: # name -> (strategy, write(raw) -> path, read(path))
+    "Every reader of files from outside the package, with its hostile-file strategy (`hostile`)"
+    from learnability_nb.data import read_idx, _read_cifar_batch, _bad_images, read_learnability_table
+    from learnability_nb.records import load_records
+    from learnability_nb.runs import RunFolder, lock_is_stale
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    def at(name):
+        def write(raw):
+            p = folder/name; p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(raw); return p
+        return write
+    def gz_at(name): return lambda f: at(name + '.gz' * f[1])(f[0])
+    images = folder/'images'; images.mkdir(exist_ok=True)
+    for i in range(2): Image.new('RGB', (4, 4), (60 * i, 0, 0)).save(images/f'{i}.png')
+    (images/'2.png').write_bytes(b'not an image')
+    files = sorted(images.glob('*.png'))
+    def cache_read(p):
+        bad = _bad_images(files, images, p)
+        if bad != [images/'2.png']: raise AssertionError(f"the cache changed which files are bad: {bad}")
+    cfg = dict(dataset='digits', epochs=1, width=1., size=8, bs=64, lr=1e-2, mode='eval', fast=True, bf16=False,
+               fused=False, channels_last=False)
+    def config_read(p):
+        run = RunFolder(p.parent); run.config(); run.claim_config(cfg, 'h', {'m': 'arch'})
+    like = dict(config_hash='h', dataset='digits', epochs=1, architectures={'m': 'arch'})
+    return {'idx images': (hostile('idx', ndim=3), gz_at('images-idx3-ubyte'), lambda p: read_idx(p, 3)),
+            'idx labels': (hostile('idx', ndim=1), gz_at('labels-idx1-ubyte'), lambda p: read_idx(p, 1)),
+            'cifar batch': (hostile('cifar'), at('data_batch_1'), _read_cifar_batch),
+            'records npz': (hostile('npz'), at('run.npz'), load_records),
+            'records npz (mapped)': (hostile('npz'), at('mapped.npz'), lambda p: load_records(p, mmap=True)),
+            'config.json': (hostile('json', like=like), at('out/config.json'), config_read),
+            'lock file': (hostile('json', like=dict(host='h', pid=1, since=0)), at('x.npz.lock'), lock_is_stale),
+            'readability cache': (hostile('json', like={'0.png': [1, 2, True]}), at('readable.json'), cache_read),
+            'per-sample table': (hostile('table'), gz_at('learnability.csv'), read_learnability_table)}
+
+# %% ../nbs/97_test_utils.ipynb #3ba4b326
+def fuzz_check(
+    name:str, # a reader of `fuzz_readers`
+    n:int=40, # files to try
+    max_seconds:float=2, # the most one file may take
+    max_peak:int=8 << 20, # the most Python may allocate reading one small file
+):
+    "Read `n` hostile files with one reader: each gives a result or its documented error, quickly, allocating little"
+    from hypothesis import given, settings, HealthCheck
+    strategy, write, read = fuzz_readers(Path(tempfile.mkdtemp()))[name]
+    @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def check(f):
+        out = read_outcome(read, write(f))
+        assert out['kind'] != 'other', f"{name}: {type(out['error']).__name__}: {out['error']}"
+        assert out['seconds'] < max_seconds and out['peak'] < max_peak, (name, out)
+    check()
+
+# %% ../nbs/97_test_utils.ipynb #c3b23ac3
+class _Budget:
+    "A file whose writes fail with ENOSPC once the folder's budget of bytes is spent: a full disk, injected"
+    def __init__(self, f, left:list): self._f, self._left = f, left
+    def write(self, b):
+        n = len(b.encode() if isinstance(b, str) else b)
+        if n > self._left[0]: raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._left[0] -= n; return self._f.write(b)
+    def __getattr__(self, name): return getattr(self._f, name)
+    def __enter__(self): return self
+    def __exit__(self, *exc): self._f.close()
+    def __iter__(self): return iter(self._f)
+
+@contextmanager
+def _injected_full(folder:Path, budget:int):
+    "Files opened for writing under `folder` hold `budget` bytes in all, then fail with ENOSPC"
+    left, opens = [budget], (builtins.open, io.open, os.fdopen)
+    def wrap(opener):
+        def open_(file, mode='r', *args, **kwargs):
+            f = opener(file, mode, *args, **kwargs)
+            inside = isinstance(file, int) or str(Path(file).resolve()).startswith(str(folder.resolve()))
+            return _Budget(f, left) if inside and any(c in mode for c in 'wax+') else f
+        return open_
+    builtins.open, io.open, os.fdopen = (wrap(o) for o in opens)
+    try: yield
+    finally: builtins.open, io.open, os.fdopen = opens
+
+@contextmanager
+def small_disk(
+    size:int, # bytes the disk holds
+    read_only:bool=False, # mounted read-only
+):
+    "A folder on a tmpfs of `size` bytes for the block; without a mount, the error is injected instead"
+    d = Path(tempfile.mkdtemp(prefix='small-disk-'))
+    opts = f"size={size}" + (',ro' if read_only else '')
+    try: r = subprocess.run(['mount', '-t', 'tmpfs', '-o', opts, 'tmpfs', str(d)], capture_output=True, text=True)
+    except OSError as e: r = SimpleNamespace(returncode=1, stderr=str(e))
+    if r.returncode == 0:
+        try: yield d
+        finally: subprocess.run(['umount', '-l', str(d)], capture_output=True); shutil.rmtree(d, ignore_errors=True)
+        return
+    print(f"no tmpfs ({r.stderr.strip() or 'mount failed'}): the error is injected instead")
+    try:
+        if read_only:
+            d.chmod(0o555); yield d
+        else:
+            with _injected_full(d, size): yield d
+    finally: d.chmod(0o755); shutil.rmtree(d, ignore_errors=True)
 
 # %% ../nbs/97_test_utils.ipynb #400dd8a6
 _DATE = re.compile(r'\b20\d\d-[01]\d-[0-3]\d\b')
