@@ -200,7 +200,7 @@ def _batch(self:LearnabilityInterpretation, idxs):
 
 @patch
 def _plain_images(self:LearnabilityInterpretation, idxs) -> list|None:
-    "The images of the samples at `idxs`, from the dataset or list itself; None if they are not images"
+    "The images of the samples at `idxs`, from the dataset or list itself, or None if they are not images"
     if self.data is None: return None
     out = []
     for i in idxs:
