@@ -11,7 +11,7 @@ import torch
 import learnability_nb
 from .accumulator import EpochAccumulator
 from .records import Records, save_records
-from .loops import rng_kept
+from .loops import output_logits, rng_kept
 from fastcore.basics import patch
 try: from transformers import Trainer, TrainerCallback
 except ImportError:
@@ -24,12 +24,16 @@ __all__ = ['LearnabilityCallback', 'predict_train']
 class LearnabilityCallback(TrainerCallback):
     "Record each training example's p(true label) and hit every epoch of a Hugging Face `Trainer` fit"
     def __init__(self,
+        mode:str='eval', # 'eval': `trainer.predict` on the training set after each epoch; 'online': the steps' logits
         path=None, # save the records here (`.npz`) when training ends (the main process only); None: keep in memory
         trainer:Trainer|None=None, # the `Trainer`; None: found when training begins
+        index_key:str='idx', # online: the column holding each example's position in the training set
         margins:bool=True, el2n:bool=True, entropy:bool=True, # what is recorded besides probs and hits
         max_ram:int=2**30, store=None, # records beyond `max_ram` bytes move to memory-mapped files in `store`
     ):
-        self.path, self.trainer, self._trainer, self.acc, self.seconds = path, trainer, None, None, 0.
+        if mode not in ('eval', 'online'): raise ValueError(f"unknown mode {mode!r}; choose 'eval' or 'online'")
+        self.mode, self.path, self.trainer, self.index_key = mode, path, trainer, index_key
+        self._trainer, self._hooks, self._idx, self.acc, self.seconds = None, [], None, None, 0.
         self.kw = dict(margins=margins, el2n=el2n, entropy=entropy, max_ram=max_ram, store=store)
 
     def reset(self):
@@ -71,6 +75,7 @@ def on_train_begin(self:LearnabilityCallback, args, state, control, **kwargs):
     elif self.acc.n_samples != len(ds):
         raise ValueError(f"the training set has {len(ds)} examples but this callback holds records of "
                          f"{self.acc.n_samples}: call reset() to record another training set")
+    if self.mode == 'online': self._watch(trainer)
 
 # %% ../nbs/02f_hf.ipynb #8f219b1c
 def predict_train(
@@ -96,23 +101,65 @@ def predict_train(
 @patch
 def on_epoch_end(self:LearnabilityCallback, args, state, control, **kwargs):
     start = time.perf_counter()
-    logits, labels = predict_train(self._trainer)
-    self.acc.start_epoch('cpu')
-    self.acc.add(torch.from_numpy(logits), torch.from_numpy(labels), torch.arange(len(labels)))
+    if self.mode == 'eval':
+        logits, labels = predict_train(self._trainer)
+        self.acc.start_epoch('cpu')
+        self.acc.add(torch.from_numpy(logits), torch.from_numpy(labels), torch.arange(len(labels)))
     self.acc.end_epoch()
     self.seconds += time.perf_counter() - start
 
+# %% ../nbs/02f_hf.ipynb #b688fcbf
+@patch
+def _watch(self:LearnabilityCallback, trainer:Trainer):
+    "Online: hooks on the model that take the index off its inputs and record each training step's logits"
+    if trainer.args.world_size > 1:
+        raise ValueError("online mode runs on one process (under DDP, accelerate pads batches with repeats that "
+                         "cannot be told apart): use mode='eval' with several processes")
+    if trainer.args.remove_unused_columns:
+        raise ValueError(f"online mode needs each example's {self.index_key!r} column in the batches, which the "
+                         "Trainer drops: set TrainingArguments(remove_unused_columns=False)")
+    for h in self._hooks: h.remove()
+    model = trainer.model
+    self._hooks = [model.register_forward_pre_hook(self._take_index, with_kwargs=True),
+                   model.register_forward_hook(self._record_step, with_kwargs=True)]
+
+@patch
+def _take_index(self:LearnabilityCallback, module, args, kwargs):
+    "Take the index off the model's inputs; in a training step, keep it and the labels"
+    idx = kwargs.pop(self.index_key, None)
+    if module.training and torch.is_grad_enabled():
+        if idx is None or kwargs.get('labels') is None:
+            raise ValueError(f"online mode needs each training batch's {self.index_key!r} (the examples' positions "
+                             "in the training set) and 'labels': add an idx column to the dataset")
+        self._idx, self._y = idx, kwargs['labels']
+    return args, kwargs
+
+@patch
+def _record_step(self:LearnabilityCallback, module, args, kwargs, output):
+    "Add a training step's logits to the epoch's sums"
+    if self._idx is None: return
+    start = time.perf_counter()
+    idx, self._idx = self._idx, None
+    self.acc.add(output_logits(output), self._y, idx)
+    self.seconds += time.perf_counter() - start
+
+@patch
+def on_epoch_begin(self:LearnabilityCallback, args, state, control, **kwargs):
+    if self.mode == 'online': self.acc.start_epoch(args.device)
+
 @patch
 def on_train_end(self:LearnabilityCallback, args, state, control, **kwargs):
+    for h in self._hooks: h.remove()
+    self._hooks = []
     if self.path is not None and state.is_world_process_zero and self.acc is not None and self.acc.n_epochs:
         self.save(self.path)
 
-# %% ../nbs/02f_hf.ipynb #afdc5a53
+# %% ../nbs/02f_hf.ipynb #57fce732
 @patch
 def records(self:LearnabilityCallback, **meta) -> Records:
     "What the callback recorded, as the package's `Records` (`meta` adds to the metadata)"
     if self.acc is None or not self.acc.n_epochs: raise RuntimeError("nothing recorded yet: train with the callback")
-    info = dict(framework='transformers', mode='eval', version=learnability_nb.__version__,
+    info = dict(framework='transformers', mode=self.mode, version=learnability_nb.__version__,
                 eval_seconds=round(self.seconds, 3))
     return self.acc.records({**info, **meta})
 
