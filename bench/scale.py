@@ -2,7 +2,8 @@
 """The report at ImageNet size: wall time, CPU time and peak resident memory of each stage of `learnability_run
 --report_only` (load the records, every score, Table 1 with intervals, the figures, learnability.csv) on synthetic
 records of N samples x T epochs x models x seeds, written in the package's own format (`.npz`, memory-mapped on
-loading past `MMAP_ABOVE` bytes, as the recorder's files are).
+loading past `MMAP_ABOVE` bytes, as the recorder's files are), and, as the floor, one plain numpy pass over the same
+files (every array read once into a numpy buffer, nothing computed): the report's time is printed as a multiple of it.
 
     python bench/scale.py --n 1281167 --epochs 90 --models 3 --seeds 5 --out /tmp/scale_1m   # ImageNet's training set
     python bench/scale.py --n 128117 --epochs 90 --models 3 --seeds 5 --out /tmp/scale_128k
@@ -11,7 +12,9 @@ loading past `MMAP_ABOVE` bytes, as the recorder's files are).
 The records are synthetic but shaped like real ones: each sample has a difficulty shared by every model, each model
 and seed adds its own, and the probability of the true label rises over the epochs (a logistic curve) with per-epoch
 noise; hits are p > 0.5, margins the matching logit gap. Peak memory is the process's high-water mark (VmHWM), reset
-before each stage (`/proc/self/clear_refs`), so it includes memory-mapped pages the stage holds. Writes
+before each stage (`/proc/self/clear_refs`), so it includes memory-mapped pages the stage holds. The records' pages
+are dropped from the page cache before the floor and before the report (`--warm`: kept), so both read from the disk.
+Writes
 `OUT/scale.md` and `OUT/scale.json` (one row per stage), the report itself under `OUT/report`, and deletes the
 synthetic records unless `--keep`.
 """
@@ -48,8 +51,8 @@ def _write_npz(path:Path, arrays:dict):
                 for row in rows(): f.write(np.ascontiguousarray(row, dtype).tobytes())
     os.replace(tmp, path)
 
-def write_synthetic(folder:Path, n:int, epochs:int, models:list, seeds:list, seed:int=0) -> list:
-    "One records file per model and seed in `folder`; returns the paths"
+def write_synthetic(folder:Path, n:int, epochs:int, models:list, seeds:list, seed:int=0, skip_existing:bool=False) -> list:
+    "One records file per model and seed in `folder` (the logits of a run in RAM while it is written); returns the paths"
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n)
     shared = rng.normal(0, 1.5, n).astype(np.float32)   # the sample's own difficulty, the same for every model
@@ -59,17 +62,18 @@ def write_synthetic(folder:Path, n:int, epochs:int, models:list, seeds:list, see
         own = rng.normal(0, 0.6, n).astype(np.float32)   # what this architecture finds hard
         for s in seeds:
             base = shared + own + np.random.default_rng([seed, mi, s]).normal(0, 0.5, n).astype(np.float32)
-            def logits(base=base, key=(seed, mi, s, 1)):   # the same draws every time: probs, hits, margins agree
-                r = np.random.default_rng(key)
-                for t in range(epochs): yield base + np.float32(4 * (t + 1) / epochs - 1) + r.normal(0, 0.8, n).astype(np.float32)
-            each = lambda f, logits=logits: (lambda: (f(z) for z in logits()))
+            p = folder/f'{m}_seed{s}.npz'
+            if skip_existing and p.exists(): paths.append(p); continue
+            r = np.random.default_rng((seed, mi, s, 1))   # the logits drawn once: probs, hits, margins agree
+            z = np.empty((epochs, n), np.float32)
+            for t in range(epochs): z[t] = base + np.float32(4 * (t + 1) / epochs - 1) + r.normal(0, 0.8, n).astype(np.float32)
+            each = lambda f, z=z: (lambda: (f(row) for row in z))
             meta = np.array(json.dumps(dict(mode='eval', n_epochs=epochs, n_samples=n, fingerprint=f'synthetic-{n}-{seed}',
                                             dataset='synthetic', model=m, seed=s, train_seconds=None, valid_accuracy=None), sort_keys=True))
             rows = dict(probs=((epochs, n), np.float32, each(sigmoid)), correct=((epochs, n), np.int8, each(lambda z: sigmoid(z) > 0.5)),
                         labels=((n,), np.int64, lambda: iter([labels])), meta=((), meta.dtype, lambda meta=meta: iter([meta])),
                         margins=((epochs, n), np.float32, each(lambda z: z)))
-            p = folder/f'{m}_seed{s}.npz'
-            _write_npz(p, rows); paths.append(p)
+            _write_npz(p, rows); paths.append(p); del z
     return paths
 
 def fake_dls(labels:np.ndarray, side:int=8):
@@ -80,10 +84,25 @@ def fake_dls(labels:np.ndarray, side:int=8):
     g = torch.Generator().manual_seed(0)
     imgs = torch.randint(0, 256, (n, 1, side, side), dtype=torch.uint8, generator=g)
     tfm = lambda x: x.float() / 255
-    ds = ImageTensorDataset(imgs, torch.as_tensor(labels), tfm)
-    valid = ImageTensorDataset(imgs[:64], torch.as_tensor(labels[:64]), tfm)
+    ds = ImageTensorDataset(imgs, torch.as_tensor(np.array(labels)), tfm)   # a copy: the records may be mapped read-only
+    valid = ImageTensorDataset(imgs[:64], torch.as_tensor(np.array(labels[:64])), tfm)
     return dls_from_datasets(ds, valid, bs=256, device='cpu', name='synthetic', vocab=[str(i) for i in range(10)],
                              stats=(torch.zeros(1), torch.ones(1)), fingerprint='synthetic')
+
+def evict(paths:list):
+    "Drop the files' pages from the page cache (written back first): the next read comes from the disk"
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try: os.fdatasync(fd); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally: os.close(fd)
+
+def read_floor(paths:list) -> tuple:
+    "Seconds and bytes of one plain pass over the files: every array read once into a numpy buffer"
+    buf, n, t = np.empty(64 << 20, np.uint8), 0, time.perf_counter()
+    for p in paths:
+        with open(p, 'rb', buffering=0) as f:
+            while (k := f.readinto(buf)): n += k
+    return time.perf_counter() - t, n
 
 class Stages:
     "Times each stage: wall and CPU seconds, peak resident memory (reset per stage), resident memory after"
@@ -107,6 +126,7 @@ def main(argv=None):
     p.add_argument('--seeds', type=int, default=5, help='seeds per architecture')
     p.add_argument('--n-boot', type=int, default=1000, help="Table 1's bootstrap resamples")
     p.add_argument('--keep', action='store_true', help='keep the synthetic records (OUT/records)')
+    p.add_argument('--warm', action='store_true', help='keep the records in the page cache (default: read from disk)')
     p.add_argument('--quick', action='store_true',
                    help='3,000 samples, 6 epochs, 2 models x 3 seeds, 100 resamples (options given win)')
     a = p.parse_args(argv)
@@ -126,7 +146,12 @@ def main(argv=None):
     if not all(q.exists() for q in paths):
         print(f"writing {len(paths)} synthetic runs of {a.n:,} samples x {a.epochs} epochs ({need / 2**30:.1f} GiB)...", flush=True)
         write_synthetic(rec_dir, a.n, a.epochs, models, seeds)
-    print(f"records ready in {time.perf_counter() - t0:.0f}s; the report:", flush=True)
+    print(f"records ready in {time.perf_counter() - t0:.0f}s", flush=True)
+    if not a.warm: evict(paths)
+    floor_s, floor_bytes = read_floor(paths)
+    print(f"floor: one numpy pass over the records, {floor_bytes / 2**30:.1f} GiB in {floor_s:.1f}s "
+          f"({floor_bytes / 2**20 / floor_s:.0f} MiB/s{', warm' if a.warm else ', from disk'}); the report:", flush=True)
+    if not a.warm: evict(paths)
     cfg = dict(dataset='synthetic', models=models, seeds=seeds, epochs=a.epochs, width=1.0, mode='eval')
     st = Stages()
     with st('load records'):
@@ -139,13 +164,19 @@ def main(argv=None):
                  cpu_s=round(sum(r['cpu_s'] for r in st.rows), 1), peak_gib=max(r['peak_gib'] for r in st.rows),
                  rss_after_gib=st.rows[-1]['rss_after_gib'])
     rows = st.rows + [total]
+    ratio = total['wall_s'] / max(floor_s, 1e-9)
     mapped = all(isinstance(r.probs, np.memmap) or isinstance(r.probs.base, np.memmap) for r in runs.values())
     meta = dict(n=a.n, epochs=a.epochs, models=models, seeds=seeds, n_boot=a.n_boot, records_gib=round(need / 2**30, 2),
+                floor_s=round(floor_s, 1), report_over_floor=round(ratio, 2), warm=a.warm,
+                load=round(os.getloadavg()[0], 1),
                 memory_mapped=bool(mapped), machine=f"{platform.machine()}, {os.cpu_count()} CPU(s)", python=platform.python_version(),
                 command=' '.join(['python', 'bench/scale.py', *(argv if argv is not None else sys.argv[1:])]))
     (out/'scale.json').write_text(json.dumps(dict(meta, stages=rows), indent=2))
     md = (f"{a.n:,} samples x {a.epochs} epochs x {a.models} models x {a.seeds} seeds ({need / 2**30:.1f} GiB of records), "
-          f"{a.n_boot} bootstrap resamples, {meta['machine']}:\n\n{pd.DataFrame(rows).to_markdown(index=False)}\n")
+          f"{a.n_boot} bootstrap resamples, {meta['machine']}, records read {'warm' if a.warm else 'from disk'}:\n\n"
+          f"{pd.DataFrame(rows).to_markdown(index=False)}\n\nThe floor, one plain numpy pass over the record files "
+          f"(every array read once): {floor_s:.1f}s ({floor_bytes / 2**20 / floor_s:.0f} MiB/s); the report took "
+          f"{ratio:.1f} x the floor. Load average at the end: {meta['load']:.1f}.\n")
     (out/'scale.md').write_text(md)
     if not a.keep: shutil.rmtree(rec_dir)
     print(f"\n{md}\nwrote {out/'scale.md'}")

@@ -17,9 +17,10 @@ from .stats import (ONE_SEED, TWO_SEEDS, METHOD, FISHER, MAX_BOOT_SAMPLES, spear
 
 
 # %% auto #0
-__all__ = ['NOT_OBSERVED', 'PAPER_TABLE1', 'as_records', 'checked_probs', 'learnability', 'hit_records', 'epoch_hit_fraction',
-           'hit_rate', 'check_records', 'learnability_rank', 'sample_ranks', 'sample_scores', 'correlation_table',
-           'table1', 'table1_markdown', 'epoch_convergence']
+__all__ = ['NOT_OBSERVED', 'PAPER_TABLE1', 'as_records', 'checked_probs', 'observed_mean', 'learnability', 'hit_records',
+           'epoch_hit_fraction', 'hit_rate', 'check_records', 'learnability_rank', 'sample_ranks', 'sample_scores',
+           'correlation_table', 'table1', 'table1_markdown', 'convergence_moments', 'convergence_r',
+           'epoch_convergence']
 
 # %% ../nbs/00_core.ipynb #700fbf2f
 def as_records(a, name:str) -> np.ndarray:
@@ -36,17 +37,19 @@ def as_records(a, name:str) -> np.ndarray:
 # %% ../nbs/00_core.ipynb #9bb960ca
 def checked_probs(p:np.ndarray) -> np.ndarray:
     "`p` as float64, after checking that its observed values are probabilities (NaN = not observed)"
-    p = p.astype(np.float64)
-    if np.isinf(p).any(): raise ValueError("probs contains ±inf; probabilities must be finite (NaN = not observed)")
-    obs = ~np.isnan(p)
-    if ((p[obs] < 0) | (p[obs] > 1)).any():
-        raise ValueError(f"probs must lie in [0, 1]; found values in [{p[obs].min():.4g}, {p[obs].max():.4g}]")
-    return p
+    q = p if p.dtype.kind == 'f' else p.astype(np.float64)   # floats are checked before the conversion: half the bytes
+    if np.isinf(q).any(): raise ValueError("probs contains ±inf; probabilities must be finite (NaN = not observed)")
+    if (q < 0).any() or (q > 1).any():   # NaN (not observed) compares False
+        raise ValueError(f"probs must lie in [0, 1]; found values in [{np.nanmin(q):.4g}, {np.nanmax(q):.4g}]")
+    return p.astype(np.float64)
 
-def _learnability_block(p:np.ndarray) -> tuple:
-    "Sum and count of observed probabilities in a (R, T, n) block, checking the values"
-    p = checked_probs(p).reshape(-1, p.shape[-1])
-    return np.nansum(p, 0), (~np.isnan(p)).sum(0)
+def observed_mean(
+    x:np.ndarray, # (m, n) float values, NaN = not observed
+) -> tuple: # ((n,) mean over the observed rows, NaN where none; (n,) how many were observed)
+    "Mean over axis 0 of the observed (non-NaN) values, and their count"
+    total, n_obs = np.nansum(x, 0), (~np.isnan(x)).sum(0)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(n_obs > 0, total / np.maximum(n_obs, 1), np.nan), n_obs
 
 # %% ../nbs/00_core.ipynb #ec1bcb3c
 def learnability(
@@ -55,12 +58,11 @@ def learnability(
     "Mean probability of the true label over epochs and runs (Eq. 1), leaving out unobserved entries"
     p = as_records(probs, 'probs')
     n = p.shape[-1]
-    total, n_obs = np.empty(n), np.empty(n, np.int64)
-    for sl in blocks(n): total[sl], n_obs[sl] = _learnability_block(p[..., sl])
+    out, n_obs = np.empty(n), np.empty(n, np.int64)
+    for sl in blocks(n): out[sl], n_obs[sl] = observed_mean(checked_probs(p[..., sl]).reshape(-1, sl.stop - sl.start))
     never = int((n_obs == 0).sum())
     if never: warnings.warn(f"{never} of {n} samples were never observed; their learnability is NaN")
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(n_obs > 0, total / np.maximum(n_obs, 1), np.nan)
+    return out
 
 # %% ../nbs/00_core.ipynb #963466dd
 NOT_OBSERVED = -1 # marker in `correct` records: the sample was not seen in that epoch
@@ -219,6 +221,35 @@ PAPER_TABLE1 = pd.DataFrame([
 ]) # Table 1 of Lee et al. (2019): Pearson r of learnability, and of ranks
 
 # %% ../nbs/00_core.ipynb #eb1e6872
+def convergence_moments(
+    p:np.ndarray, # (R, T, n) float64 probabilities of one block of samples, checked; NaN = not observed
+) -> tuple: # (samples used, sum x, sum x², sum x·x_T per t, (n,) final learnability); x = L_t - 0.5
+    "The sums `epoch_convergence` correlates, over one block of samples"
+    R, T = p.shape[:2]
+    if not np.isnan(p).any():   # every epoch observed: sum the runs first, then over the epochs
+        L_t = np.cumsum(p.sum(0), 0) / (R * np.arange(1, T + 1))[:, None]
+    else:
+        total = np.nancumsum(p, 1).sum(0)   # (T, n): summed over runs and the first t epochs
+        n_obs = np.cumsum(~np.isnan(p), 1).sum(0)
+        with np.errstate(invalid='ignore', divide='ignore'): L_t = total / n_obs
+    x = L_t[:, np.isfinite(L_t).all(0)] - 0.5   # shifted to the middle of [0, 1]: less cancellation in the sums
+    return x.shape[1], x.sum(1), (x * x).sum(1), (x * x[-1]).sum(1), L_t[-1]
+
+def convergence_r(
+    model:str, # its name, for the rows and the error
+    moments:list, # `convergence_moments` of each block, in block order
+) -> list: # rows dict(model, t, r)
+    "Pearson r of L over the first t epochs with L over all T, from the blocks' sums"
+    n, sx, sxx, sxy = 0, 0., 0., 0.
+    for m in moments: n, sx, sxx, sxy = n + m[0], sx + m[1], sxx + m[2], sxy + m[3]
+    final = np.concatenate([m[4] for m in moments])
+    if is_constant(final[np.isfinite(final)]):
+        raise ValueError(f"{model}: learnability is the same for every sample (zero variance): nothing to correlate")
+    with np.errstate(invalid='ignore', divide='ignore'):
+        cov, var = sxy - sx * sx[-1] / n, sxx - sx * sx / n
+        r = np.clip(cov / np.sqrt(var * var[-1]), -1, 1)
+    return [dict(model=model, t=t, r=v) for t, v in enumerate(r, 1)]
+
 def epoch_convergence(
     probs:dict, # model -> (T, N) or (R, T, N) probability of the true label, or a list of runs' (T, N); NaN: unseen
     after_block=None, # called after each block of samples (e.g. to release memory-mapped pages)
@@ -229,21 +260,9 @@ def epoch_convergence(
         runs = [as_records(a, f'probs[{m!r}]') for a in (p if isinstance(p, (list, tuple)) else [p])]
         if len({r.shape[1:] for r in runs}) > 1:
             raise ValueError(f"{m}: the runs have different shapes {[r.shape for r in runs]}")
-        T, N = runs[0].shape[1:]
-        n, sx, sxx, sxy, final = 0, np.zeros(T), np.zeros(T), np.zeros(T), np.empty(N)
-        for sl in blocks(N):   # moments summed block by block: the runs are never stacked whole
-            blk = np.concatenate([r[..., sl] for r in runs]).astype(np.float64)
-            total = np.nancumsum(blk, 1).sum(0)   # (T, n): summed over runs and the first t epochs
-            n_obs = np.cumsum(~np.isnan(blk), 1).sum(0)
-            with np.errstate(invalid='ignore', divide='ignore'): L_t = total / n_obs
-            final[sl] = L_t[-1]
-            x = L_t[:, np.isfinite(L_t).all(0)] - 0.5   # shifted to the middle of [0, 1]: less cancellation in the sums
-            n, sx, sxx, sxy = n + x.shape[1], sx + x.sum(1), sxx + (x * x).sum(1), sxy + (x * x[-1]).sum(1)
+        moments = []
+        for sl in blocks(runs[0].shape[-1]):   # moments summed block by block: the runs are never stacked whole
+            moments.append(convergence_moments(np.concatenate([r[..., sl] for r in runs]).astype(np.float64)))
             if after_block is not None: after_block()
-        if is_constant(final[np.isfinite(final)]):
-            raise ValueError(f"{m}: learnability is the same for every sample (zero variance): nothing to correlate")
-        with np.errstate(invalid='ignore', divide='ignore'):
-            cov, var = sxy - sx * sx[-1] / n, sxx - sx * sx / n
-            r = np.clip(cov / np.sqrt(var * var[-1]), -1, 1)
-        rows += [dict(model=m, t=t, r=v) for t, v in enumerate(r, 1)]
+        rows += convergence_r(m, moments)
     return pd.DataFrame(rows)

@@ -31,11 +31,12 @@ from fastai.vision.data import get_grid
 from fastai.torch_core import show_image
 
 # %% auto #0
-__all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset', 'denormalize',
-           'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'yields_index', 'train_eval_dl',
-           'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx',
-           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'read_learnability_table',
-           'load_learnability_table', 'readable_cache_path', 'image_folder_dls', 'NoSplitIdx', 'IndexedDataset']
+__all__ = ['IDX_MAGIC', 'FASHION_DEBIAN', 'TABLE_META', 'TestItems', 'data_fingerprint', 'split_idxs', 'ImageTensorDataset',
+           'denormalize', 'show_indexed', 'ShowIndexed', 'IndexedDL', 'dls_from_datasets', 'yields_index',
+           'train_eval_dl', 'dataset_items', 'dls_fingerprint', 'digits_dls', 'load_cifar10', 'cifar10_dls', 'read_idx',
+           'load_fashion_mnist', 'stratified_subset', 'fashion_mnist_dls', 'write_parquet_table',
+           'read_learnability_table', 'load_learnability_table', 'readable_cache_path', 'image_folder_dls',
+           'NoSplitIdx', 'IndexedDataset']
 
 # %% ../nbs/01_data.ipynb #d5aa65b3
 from .indexed import NoSplitIdx, IndexedDataset   # defined without fastai (`indexed`); kept here too
@@ -627,15 +628,58 @@ def fashion_mnist_dls(
     return dls
 
 # %% ../nbs/01_data.ipynb #1ec0fc1c
+TABLE_META = b'learnability_nb' # key of a Parquet per-sample table's metadata: JSON of the run it is of
+
+def _pyarrow():
+    "pyarrow and its Parquet module, or one line saying how to get them"
+    try: import pyarrow, pyarrow.parquet
+    except ImportError: raise ImportError("Parquet tables need pyarrow, a requirement of learnability_nb: "
+                                          "pip install pyarrow") from None
+    return pyarrow, pyarrow.parquet
+
+def write_parquet_table(
+    df:pd.DataFrame, # a per-sample table
+    path, # the `.parquet` file to write
+    meta:dict, # the run it is of (fingerprint, n_samples, models, ...), kept in the file's metadata
+):
+    "Write a per-sample table as Parquet through pyarrow: typed columns, and `meta` to check it against when read"
+    pa, pq = _pyarrow()
+    t = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(t.replace_schema_metadata({**(t.schema.metadata or {}), TABLE_META: json.dumps(meta).encode()}),
+                   str(path))
+
+def _read_parquet(path:Path, fingerprint, n_samples) -> pd.DataFrame:
+    "A Parquet per-sample table, refused in one line when truncated, damaged or of another run"
+    pa, pq = _pyarrow()
+    try: t = pq.read_table(str(path))
+    except FileNotFoundError: raise FileNotFoundError(f"no per-sample table at {path}") from None
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise ValueError(f"{path} is truncated or not a Parquet file ({type(e).__name__}): "
+                         "write the report again (learnability_run --report_only)") from None
+    try: meta = json.loads((t.schema.metadata or {}).get(TABLE_META, b'{}'))
+    except (ValueError, RecursionError): meta = None
+    if not isinstance(meta, dict): raise ValueError(f"{path}: its learnability_nb metadata is not a JSON object")
+    for key, want, have in (('fingerprint', fingerprint, meta.get('fingerprint')),
+                            ('n_samples', n_samples, meta.get('n_samples', t.num_rows))):
+        if want is not None and have != want:
+            raise ValueError(f"{path} is of another run: {key} {have!r}, expected {want!r}")
+    if meta.get('n_samples', t.num_rows) != t.num_rows:
+        raise ValueError(f"{path} holds {t.num_rows} rows but was written with {meta['n_samples']}")
+    return t.to_pandas()
+
 def read_learnability_table(
-    path, # a per-sample table: the report's `learnability.csv`, or a shipped `.csv.gz`
+    path, # a per-sample table: the report's `learnability.parquet` or `.csv`, or a shipped `.csv.gz`
+    fingerprint:str|None=None, # a Parquet table's run must have this data fingerprint
+    n_samples:int|None=None, # a Parquet table's run must have this many samples
 ) -> pd.DataFrame:
     "Read a per-sample learnability table, checking its columns: idx, label, then `{model}_learnability` and the rest"
     path = Path(path)
-    try: df = pd.read_csv(path, compression='infer', low_memory=False)
-    except FileNotFoundError: raise FileNotFoundError(f"no per-sample table at {path}") from None
-    except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as e:   # ParserError: bad rows
-        raise ValueError(f"{path} is not a readable per-sample table ({type(e).__name__}: {e})") from None
+    if path.suffix == '.parquet': df = _read_parquet(path, fingerprint, n_samples)
+    else:
+        try: df = pd.read_csv(path, compression='infer', low_memory=False)
+        except FileNotFoundError: raise FileNotFoundError(f"no per-sample table at {path}") from None
+        except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as e:   # ParserError: bad rows
+            raise ValueError(f"{path} is not a readable per-sample table ({type(e).__name__}: {e})") from None
     scores = [c for c in df.columns if isinstance(c, str) and c.endswith('_learnability')]
     missing = [c for c in ('idx', 'label') if c not in df.columns] + ([] if scores else ['{model}_learnability'])
     if missing: raise ValueError(f"{path} is not a per-sample table: no column {', '.join(missing)}")

@@ -86,11 +86,16 @@ class Records:
                  counts=None, # times seen per epoch; None: once wherever observed
                  margins=None, # logit of the true label minus the largest other logit, per epoch; None: not recorded
                  el2n=None, # (T, N) EL2N per epoch; None: not recorded
-                 entropy=None): # (T, N) entropy of the softmax per epoch; None: not recorded
+                 entropy=None, # (T, N) entropy of the softmax per epoch; None: not recorded
+                 check:bool=True): # check the values against each other now; False: the shapes only (`checked`)
         self.probs, self.correct, self.labels = (np.asarray(probs, np.float32), np.asarray(correct, np.int8),
                                                  np.asarray(labels, np.int64))
         self.stored_counts, self.meta = (None if counts is None else np.asarray(counts, np.uint8)), dict(meta or {})
-        check_records(self.probs, self.correct)
+        self.checked = check
+        if check: check_records(self.probs, self.correct)
+        elif self.correct.shape != self.probs.shape:
+            raise ValueError(f"correct has shape {self.correct.shape} but probs has shape {self.probs.shape}: "
+                             "they must describe the same epochs and samples")
         T, N = self.probs.shape
         if self.labels.shape != (N,):
             raise ValueError(f"labels has shape {self.labels.shape}, expected ({N},) to match probs {self.probs.shape}")
@@ -102,6 +107,7 @@ class Records:
             setattr(self, name, a)
             if a is None: continue
             if a.shape != (T, N): raise ValueError(f"{name} has shape {a.shape}, expected {(T, N)} to match probs")
+            if not check: continue
             for s in range(0, N, BLOCK):   # block by block: memory-mapped records are never copied whole
                 if (np.isnan(a[:, s:s + BLOCK]) != np.isnan(self.probs[:, s:s + BLOCK])).any():
                     raise ValueError(f"{name} and probs disagree on which samples were observed (NaN)")
@@ -243,6 +249,7 @@ def load_records(
     try:
         _check_npz(path)
         arrays = _npz_memmaps(path) if (path.stat().st_size > MMAP_ABOVE if mmap is None else mmap) else None
+        mapped = arrays is not None
         if arrays is None:
             with np.load(path, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}
     except Exception as e: raise ValueError(f"corrupt records file {path}: {type(e).__name__}: {e}") from e
@@ -255,7 +262,7 @@ def load_records(
         raise ValueError(f"corrupt records file {path}: its metadata is a JSON {type(meta).__name__}, not an object")
     try:
         rec = Records(arrays['probs'], arrays['correct'], arrays['labels'], meta, arrays.get('counts'),
-                      **{k: arrays.get(k) for k in PER_EPOCH})
+                      **{k: arrays.get(k) for k in PER_EPOCH}, check=not mapped)
     except (ValueError, TypeError) as e: raise ValueError(f"inconsistent records file {path}: {e}") from e
     for key, val in (('n_epochs', rec.n_epochs), ('n_samples', rec.n_samples)):
         if key in meta and meta[key] != val:

@@ -16,51 +16,76 @@ from fastai.torch_core import to_device
 import learnability_nb
 from .core import (correlation_table, learnability, sample_ranks, learnability_rank, table1_markdown,
                                   PAPER_TABLE1)
-from .core import epoch_convergence
-from .stats import BLOCK, ONE_SEED, METHOD, seed_table1, table1_ci, reliability_lines, seed_convergence
-from .data import denormalize
-from .records import release_pages, observed_counts
+from .core import (epoch_convergence, checked_probs, epoch_hit_fraction, observed_mean,
+                                  convergence_moments, convergence_r)
+from .stats import (BLOCK, blocks, ONE_SEED, METHOD,
+                                   seed_table1, table1_ci, reliability_lines, seed_convergence)
+from .data import denormalize, write_parquet_table
+from .records import PER_EPOCH, release_pages, observed_counts
 from fastcore.basics import groupby
 from .plots import figure1, plot_agreement, plot_extremes, plot_table1, plot_convergence
-from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table
+from .scores import SCORES, data_map, score_agreement, plot_score_agreement, scores_table, block_scores
 from .runs import write_json, staged
 from fastcore.meta import delegates
 from .experiment import MODEL_NAMES, build_dls
 
 # %% auto #0
-__all__ = ['SEED_CONV_SAMPLES', 'model_scores', 'aggregate', 'per_seed_learnability', 'table1_report', 'write_report',
-           'learnability_table']
+__all__ = ['TABLE_SCORES', 'SEED_CONV_SAMPLES', 'CSV_UP_TO', 'fused_pass', 'model_scores', 'aggregate', 'per_seed_learnability',
+           'table1_report', 'write_report', 'learnability_table']
 
 # %% ../nbs/04b_report.ipynb #a5868cce
 def _by_model(runs:dict) -> dict:
     "{model: [Records of its seeds]} in the order of `runs`"
     return groupby(runs.items(), lambda kv: kv[0][0], lambda kv: kv[1])
 
-def _block_of(recs:list, sl:slice) -> tuple:
-    "(probs, correct, counts, margins) of samples `sl` of every run in `recs`, stacked (R, T, n), None where absent"
-    stack = lambda k: (None if any(getattr(r, k) is None for r in recs)
-                       else np.stack([getattr(r, k)[:, sl] for r in recs]))
-    counts = None if all(r.stored_counts is None for r in recs) else np.stack(
-        [observed_counts(r.probs[:, sl], None if r.stored_counts is None else r.stored_counts[:, sl]) for r in recs])
-    return stack('probs'), stack('correct'), counts, stack('margins')
+def _checked_block(recs:list, sl:slice) -> tuple:
+    "Samples `sl` of every run stacked (R, T, n), checked once: float64 probs, hit shares, per-epoch values"
+    try:
+        p = checked_probs(np.stack([r.probs[:, sl] for r in recs]))
+        kept = lambda r: None if r.stored_counts is None else r.stored_counts[:, sl]
+        counts = (None if all(r.stored_counts is None for r in recs)
+                  else np.stack([observed_counts(r.probs[:, sl], kept(r)) for r in recs]))
+        frac = epoch_hit_fraction(np.stack([r.correct[:, sl] for r in recs]), counts)
+        per = {k: np.stack([getattr(r, k)[:, sl] for r in recs]) for k in PER_EPOCH
+               if all(getattr(r, k) is not None for r in recs)}
+        for k, v in per.items():   # `load_records` leaves this to the first pass over memory-mapped records
+            if not all(r.checked for r in recs) and (np.isnan(v) != np.isnan(p)).any():
+                raise ValueError(f"{k} and probs disagree on which samples were observed (NaN)")
+    except ValueError as e:
+        if len(recs) == 1:
+            r = recs[0]
+            raise ValueError(f"{r.meta.get('model', 'a run')} seed {r.meta.get('seed', '?')}, samples {sl.start}.."
+                             f"{sl.stop - 1}: {e}") from None
+        for r in recs: _checked_block([r], sl)   # names the run
+        raise
+    return p, frac, per
+
+def fused_pass(
+    recs:list, # the `Records` of one model's runs (seeds), same samples
+    skip:tuple=(), # scores not to compute (`scores.block_scores`)
+) -> tuple: # (`scores.scores_table` of the runs together, (R, N) each run's learnability, convergence sums by block)
+    "One pass over a model's records, blocks of samples on every core: every score, each run's Eq. 1, convergence"
+    def one(sl):
+        p, frac, per = _checked_block(recs, sl)
+        scores = block_scores(p, frac, **per, skip=skip)
+        own = np.stack([observed_mean(q)[0] for q in p])   # (R, n): each run's learnability (Eq. 1)
+        moments = convergence_moments(p)
+        release_pages(*(a for r in recs for a in (r.probs, r.correct, r.stored_counts, *r.per_epoch.values())))
+        return scores, own, moments
+    parts = list(blocks(recs[0].n_samples))
+    if len(parts) == 1: parts = [one(parts[0])]
+    else:   # numpy releases the GIL in its loops: blocks on every core, in order
+        with ThreadPoolExecutor(min(len(parts), os.cpu_count() or 1)) as ex: parts = list(ex.map(one, parts))
+    table = pd.DataFrame({k: np.concatenate([s[k] for s, _, _ in parts]) for k in parts[0][0]})
+    table.insert(1, 'rank', sample_ranks(table['learnability'].to_numpy()))   # Eq. 2 over all samples, not per block
+    table.index.name = 'idx'
+    return table, np.concatenate([o for _, o, _ in parts], 1), [m for _, _, m in parts]
 
 def model_scores(
     recs:list, # the `Records` of one model's runs (seeds), same samples
 ) -> pd.DataFrame: # `scores.scores_table` of the runs together
     "Every score of one model over its runs, block by block over samples: memory-mapped records are never stacked whole"
-    N = recs[0].probs.shape[-1]
-    def one(s):
-        t = scores_table(*_block_of(recs, slice(s, min(s + BLOCK, N))))
-        release_pages(*(getattr(r, k) for r in recs for k in ('probs', 'correct', 'stored_counts', 'margins')))
-        return t
-    starts = range(0, N, BLOCK)
-    if len(starts) == 1: parts = [one(0)]
-    else:   # numpy releases the GIL in its loops: blocks on every core
-        with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as ex: parts = list(ex.map(one, starts))
-    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    table['rank'] = sample_ranks(table['learnability'].to_numpy())   # Eq. 2 over all samples, not per block
-    table.index.name = 'idx'
-    return table
+    return fused_pass(recs)[0]
 
 # %% ../nbs/04b_report.ipynb #ad8011e9
 def _seen_by_all(scores:dict) -> np.ndarray:
@@ -68,22 +93,30 @@ def _seen_by_all(scores:dict) -> np.ndarray:
     # online mode can miss some: fastai's training loader drops its last partial batch
     return np.logical_and.reduce([np.isfinite(a).reshape(-1, a.shape[-1]).all(0) for a in scores.values()])
 
-def aggregate(
-    runs:dict, # {(model, seed): Records} from `run_grid`
-) -> tuple: # (per-sample DataFrame, correlation table DataFrame)
-    "Every score per sample and model, and the Pearson correlations between models (None for one model)"
+TABLE_SCORES = ('learnability', 'rank', 'hit_rate', 'variability', 'forgetting_events', 'first_learned', 'aum', 'el2n',
+                'entropy') # the per-sample table's columns per model, those the records allow
+
+def _aggregate(runs:dict) -> tuple:
+    "`aggregate`'s table and correlations, with each model's per-run learnability and convergence sums from one pass"
+    _same_samples(runs)
     labels = next(iter(runs.values())).labels
     df = pd.DataFrame({'idx': np.arange(len(labels)), 'label': labels})
-    scores = {}
+    scores, per_seed, moments = {}, {}, {}
     for m, recs in _by_model(runs).items():
-        table = model_scores(recs)
+        table, per_seed[m], moments[m] = fused_pass(recs, skip=('loss', 'threshold_closeness'))   # not in the table
         scores[m] = table['learnability'].to_numpy()
-        for s in ('learnability', 'rank', 'hit_rate', 'variability', 'forgetting_events', 'first_learned', 'aum'):
+        for s in TABLE_SCORES:
             if s in table: df[f'{m}_{s}'] = table[s].to_numpy()
     seen = _seen_by_all(scores)
     corr = (correlation_table({MODEL_NAMES.get(m, m): s[seen] for m, s in scores.items()}) if len(scores) > 1
             else None)
-    return df, corr
+    return df, corr, per_seed, moments
+
+def aggregate(
+    runs:dict, # {(model, seed): Records} from `run_grid`
+) -> tuple: # (per-sample DataFrame, correlation table DataFrame)
+    "Every score per sample and model, and the Pearson correlations between models (None for one model)"
+    return _aggregate(runs)[:2]
 
 # %% ../nbs/04b_report.ipynb #3048b8b2
 def per_seed_learnability(
@@ -91,6 +124,14 @@ def per_seed_learnability(
     display:bool=True, # key by display name (`MODEL_NAMES`); False: by the model's name in the grid
 ) -> dict: # model -> (K, N) learnability of each seed, in the order of `runs`
     "Each run's own learnability (Eq. 1 over its epochs), stacked per model; refuses runs of other samples"
+    _same_samples(runs)
+    def one(r):
+        l = learnability(r.probs); release_pages(r.probs); return l
+    return {MODEL_NAMES.get(m, m) if display else m: np.stack([one(r) for r in recs])
+            for m, recs in _by_model(runs).items()}
+
+def _same_samples(runs:dict):
+    "Refuse runs of other samples (another count or data fingerprint): one table needs records of the same samples"
     ref = next(iter(runs.values()))
     for (m, s), r in runs.items():
         if r.probs.shape[-1] != ref.probs.shape[-1]:
@@ -99,10 +140,6 @@ def per_seed_learnability(
         if r.meta.get('fingerprint') != ref.meta.get('fingerprint'):
             raise ValueError(f"{m} seed {s} was recorded on other data (fingerprint {r.meta.get('fingerprint')!r}, "
                              f"not {ref.meta.get('fingerprint')!r}): one Table 1 needs records of the same samples")
-    def one(r):
-        l = learnability(r.probs); release_pages(r.probs); return l
-    return {MODEL_NAMES.get(m, m) if display else m: np.stack([one(r) for r in recs])
-            for m, recs in _by_model(runs).items()}
 
 # %% ../nbs/04b_report.ipynb #d84624c8
 def _left_out(seen:np.ndarray) -> list:
@@ -168,6 +205,7 @@ def _versions() -> dict:
                 learnability_nb=learnability_nb.__version__)
 
 SEED_CONV_SAMPLES = 20_000 # the seed-convergence panel uses a random subset of this many samples when there are more
+CSV_UP_TO = 200_000 # the report writes learnability.csv beside learnability.parquet up to this many samples
 
 def _write_report(
     cfg:dict, # the configuration
@@ -178,15 +216,24 @@ def _write_report(
     boot_seed:int=0, # seed of the bootstrap
     dls=None, # the data's loaders; None: `build_dls(cfg)`
     stage=None, # `stage(name)` -> context manager around each step (timing); None: none
+    csv:bool|None=None, # also write learnability.csv; None: up to `CSV_UP_TO` samples
 ) -> dict: # the paths written
     "Write every file of the report (scores per sample, Table 1, the figures, run.json) into `out`"
     out, stage = Path(out), stage or (lambda name: contextlib.nullcontext())
-    with stage('every score per sample'): df, corr = aggregate(runs)
-    with stage('learnability.csv'): df.to_csv(out/'learnability.csv', index=False, float_format='%.8g')
-    paths = dict(records=out/'records', learnability=out/'learnability.csv')
-    with stage('per-seed learnability'):
-        per_seed = per_seed_learnability(runs)
+    with stage('every score per sample'):   # one pass over the records
+        df, corr, per_seed, moments = _aggregate(runs)
+        per_seed = {MODEL_NAMES.get(m, m): v for m, v in per_seed.items()}
         seen = _seen_by_all(per_seed)
+    ref = next(iter(runs.values()))
+    with stage('per-sample table'):
+        paths = dict(records=out/'records', learnability_parquet=out/'learnability.parquet')
+        write_parquet_table(df, paths['learnability_parquet'], dict(
+            fingerprint=ref.meta.get('fingerprint'), n_samples=len(df), dataset=cfg.get('dataset'),
+            models=list(cfg['models']), seeds=list(cfg['seeds']), epochs=cfg.get('epochs'),
+            learnability_nb=learnability_nb.__version__))
+        if csv or (csv is None and len(df) <= CSV_UP_TO):
+            df.to_csv(out/'learnability.csv', index=False, float_format='%.8g')
+            paths['learnability'] = out/'learnability.csv'
     if corr is not None:
         with stage('Table 1 with intervals'):
             corr, _, md = table1_report(cfg, runs, n_boot=n_boot, boot_seed=boot_seed, per_seed=per_seed)
@@ -208,10 +255,9 @@ def _write_report(
                                             {m: learnability_rank(s) for m, s in scores.items()},
                                             n=min(8, len(df) // 2), vocab=dls.vocab, denorm=denorm))
     models = _by_model(runs)
-    with stage('convergence'):
-        probs = {MODEL_NAMES.get(m, m): [r.probs for r in recs] for m, recs in models.items()}
-        release = lambda: release_pages(*(r.probs for r in runs.values()))
-        try: epoch_conv = epoch_convergence(probs, after_block=release)
+    with stage('convergence'):   # from the sums the pass over the records left
+        rows = lambda: [r for m, ms in moments.items() for r in convergence_r(MODEL_NAMES.get(m, m), ms)]
+        try: epoch_conv = pd.DataFrame(rows())
         except ValueError as e: epoch_conv = None; warnings.warn(f"no convergence.png: {e}")
         if epoch_conv is not None:
             sub = {k: v[:, seen] for k, v in per_seed.items()}

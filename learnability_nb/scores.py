@@ -304,7 +304,8 @@ def scores_table(
             raise ValueError(f"{name} has shape {np.shape(values)} but probs has {np.shape(probs)}")
         per_epoch[name] = as_records(values, name)
     T = p.shape[1]
-    if early_k is not None and (isinstance(early_k, bool) or not isinstance(early_k, Integral) or not 1 <= early_k <= T):
+    if early_k is not None and (isinstance(early_k, bool) or not isinstance(early_k, Integral)
+                                or not 1 <= early_k <= T):
         raise ValueError(f"k must be an int in 1..{T} (the epochs recorded), got {early_k!r}")
     parts = [block_scores(checked_probs(p[..., sl]),   # one block at a time: each converted and checked once
                           None if c is None else epoch_hit_fraction(c[..., sl], None if k is None else k[..., sl]),

@@ -4,7 +4,9 @@
 
 # %% ../nbs/00a_stats.ipynb #16136704
 from __future__ import annotations
-import warnings
+import os, warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 import numpy as np
 import pandas as pd
@@ -145,8 +147,12 @@ def _resampled_ranks(
     cache:dict, # sorted order per distinct set of seeds, kept between calls: one sort each
 ) -> np.ndarray: # (b, N) ranks
     "Eq. 2 ranks of the mean of the seeds in `counts`, under sample `weights`"
-    out = np.empty_like(weights)
     draws, which = np.unique(counts, axis=0, return_inverse=True)   # the sample bootstrap: one; the jackknife: K + 1
+    if len(draws) == 1:   # every replicate has the same seeds: no rows to pick and put back
+        key = tuple(draws[0])
+        if key not in cache: cache[key] = _rank_order(draws[0] @ seeds / draws[0].sum())
+        return _weighted_ranks(weights, *cache[key])
+    out = np.empty_like(weights)
     for u, c in enumerate(draws):
         key = tuple(c)
         if key not in cache: cache[key] = _rank_order(c @ seeds / c.sum())
@@ -192,7 +198,8 @@ def _bootstrap_chunk(
             var_k[m] = np.where(k > 1, v_mean / k + (k - 1) / k * c_mean, v_mean)
         out[f'seed_r/{m}'] = seed_r
         out[f'reliability/{m}'] = spearman_brown(seed_r, k)
-    ranks = {m: _wcentre(_resampled_ranks(arrs[m], counts[m], w * N, cache.setdefault(m, {})), w) for m in names}
+    wN = w * N   # the replicates' sample counts
+    ranks = {m: _wcentre(_resampled_ranks(arrs[m], counts[m], wN, cache.setdefault(m, {})), w) for m in names}
     for a, bb in combinations(names, 2):
         cross = np.einsum('bi,bij,bj->b', counts[a], cov[:, sl[a], sl[bb]], counts[bb]) / (k_in[a] * k_in[bb])
         with np.errstate(invalid='ignore', divide='ignore'):
@@ -205,12 +212,23 @@ def _bootstrap_chunk(
 
 def _all_seeds(arrs:dict, b:int) -> dict: return {m: np.ones((b, len(a))) for m, a in arrs.items()}
 
+def _in_order(f, items) -> list:
+    "`[f(x) for x in items]` on every core (numpy releases the GIL), one item per core in flight, in order"
+    workers = os.cpu_count() or 1
+    if workers == 1: return [f(x) for x in items]
+    out, running = [], deque()
+    with ThreadPoolExecutor(workers) as ex:
+        for x in items:   # `items` is drawn lazily: memory for as many batches as cores
+            running.append(ex.submit(f, x))
+            if len(running) >= workers: out.append(running.popleft().result())
+        return out + [r.result() for r in running]
+
 def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None) -> dict: # name -> (n_boot,) array
     "Every statistic of `_bootstrap_chunk` for `n_boot` sample-bootstrap resamples, every seed in"
     N = next(iter(arrs.values())).shape[1]
     cache = {}   # sorted order of each model's K-seed mean, shared by all batches
-    parts = [_bootstrap_chunk(arrs, si, _all_seeds(arrs, len(si)), cache)
-             for si in bootstrap_draws(N, n_boot, seed, chunk)]
+    parts = _in_order(lambda si: _bootstrap_chunk(arrs, si, _all_seeds(arrs, len(si)), cache),
+                      bootstrap_draws(N, n_boot, seed, chunk))
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 def _jackknife_stats(arrs:dict) -> tuple: # (model left out (J,), name -> (J,) array)
@@ -423,6 +441,7 @@ def seed_convergence(
         picks = {m: [c[i] for i in rng.permutation(len(c))[:n]] if len(c) >= n else [c[i % len(c)] for i in range(n)]
                  for m, c in choices.items()}
         for j in range(n):
-            pairs, _ = seed_table1({m: a[list(picks[m][j])] for m, a in arrs.items()}, n_boot=n_boot, seed=seed + j)
+            pairs, _ = seed_table1({m: a[list(picks[m][j])] for m, a in arrs.items()}, n_boot=n_boot, seed=seed + j,
+                                   chunk=-(-n_boot // (os.cpu_count() or 1)))   # a batch per core
             rows.append(pairs.assign(k=k, subset=j))
     return pd.concat(rows, ignore_index=True)
