@@ -64,7 +64,7 @@ _BATCH = ("batches must be (x, y), (x, y, idx) or dicts of the model's keyword i
 
 def _is_index(t, n) -> bool:
     t = plain(t)
-    return (isinstance(t, torch.Tensor) and t.ndim == 1 and len(t) == n and not t.is_floating_point()
+    return (isinstance(t, torch.Tensor) and t.ndim == 1 and t.shape[0] == n and not t.is_floating_point()
             and not t.is_complex() and t.dtype != torch.bool)
 
 def split_batch(
@@ -183,7 +183,7 @@ def _out_of_range(what, lo, hi, limit, n_samples):
     return (f"target {bad} is not a class id for {limit} classes (the logits' second dimension; class ids 0 to "
             f"{limit - 1}): pass each sample's class index (map labels to 0..n_classes-1)")
 
-def _check_now(t) -> bool: return t.device.type == 'cpu'
+def _check_now(t) -> bool: return t.is_cpu
 
 @patch
 def _add(self:LearnabilityTracker, logits, y, idx, w=None):
@@ -192,19 +192,20 @@ def _add(self:LearnabilityTracker, logits, y, idx, w=None):
         raise RuntimeError(f"this epoch was abandoned ({self._abandoned}); call end_epoch() to start the next")
     try:
         logits, y = output_logits(logits), class_targets(y)
+        n = y.shape[0]
         if idx is None:
             raise ValueError("no sample index: update(logits, y, idx) needs each sample's position in the training "
                              "set; wrap the training set in `IndexedDataset` so batches are (x, y, idx)")
-        if not _is_index(idx, len(y)):
+        if not _is_index(idx, n):
             what = f"{tuple(idx.shape)} {idx.dtype}" if isinstance(idx, torch.Tensor) else type(idx).__name__
-            raise TypeError(f"idx must be a ({len(y)},) int tensor of the samples' positions in the training set, got "
+            raise TypeError(f"idx must be a ({n},) int tensor of the samples' positions in the training set, got "
                             f"{what}: pass the index `IndexedDataset` puts in each batch")
-        if logits.ndim != 2 or len(logits) != len(y):
-            raise TypeError(f"logits must be (B, n_classes) = ({len(y)}, n_classes) for {len(y)} targets, got "
+        if logits.ndim != 2 or logits.shape[0] != n:
+            raise TypeError(f"logits must be (B, n_classes) = ({n}, n_classes) for {n} targets, got "
                             f"{tuple(logits.shape)}")
         idx, n_classes = plain(idx), logits.shape[1]
         for what, t, limit in (('idx', idx, self.n_samples), ('y', y, n_classes)):
-            if len(t) == 0: continue
+            if n == 0: continue
             if _check_now(t):   # on the CPU: checked now, no device to wait for
                 lo, hi = (int(v) for v in torch.aminmax(t))
                 msg = _out_of_range(what, lo, hi, limit, self.n_samples)
@@ -219,7 +220,7 @@ def _add(self:LearnabilityTracker, logits, y, idx, w=None):
     dev = logits.device
     self.acc.add(logits, y.to(dev, non_blocking=True), idx.to(dev, non_blocking=True),
                  None if w is None else w.to(dev, non_blocking=True))
-    self.n_fed += len(y)
+    self.n_fed += n
 
 @patch
 def update(self:LearnabilityTracker,
