@@ -233,7 +233,7 @@ def convergence_moments(
         n_obs = np.cumsum(~np.isnan(p), 1).sum(0)
         with np.errstate(invalid='ignore', divide='ignore'): L_t = total / n_obs
     x = L_t[:, np.isfinite(L_t).all(0)] - 0.5   # shifted to the middle of [0, 1]: less cancellation in the sums
-    return x.shape[1], x.sum(1), (x * x).sum(1), (x * x[-1]).sum(1), L_t[-1]
+    return x.shape[1], x.sum(1), (x * x).sum(1), (x * x[-1]).sum(1), L_t[-1].copy()   # a copy: L_t is (T, n)
 
 def convergence_r(
     model:str, # its name, for the rows and the error
