@@ -167,7 +167,7 @@ def early_epoch(
     return max(1, round(n_epochs / 10))
 
 def _at_epoch(values, epoch:int|None, name:str) -> np.ndarray:
-    "Mean over runs of a per-epoch quantity at one epoch (1-based); NaN where no run observed the sample then"
+    "Mean over runs of a per-epoch quantity at one epoch (1-based), NaN where no run observed it"
     if values is None:
         raise ValueError(f"these records have no {name}: they were made before learnability_nb recorded it, or with "
                          f"{name}=False; record again (any entry point records it by default)")
