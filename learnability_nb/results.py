@@ -7,16 +7,19 @@ from __future__ import annotations
 import hashlib, io, re, shutil, tempfile
 from importlib import resources
 from pathlib import Path
+import numpy as np
 import pandas as pd
 from fastcore.basics import store_attr
 from .data import read_learnability_table
 from .records import atomic_write
 from .runs import RunFolder
 from .experiment import grid
+from .report import learnability_table
+from .scores import el2n_score, forgetting_events
 
 # %% auto #0
-__all__ = ['REPORT_FILES', 'TABLES', 'PUBLISHED', 'Results', 'results_to_show', 'write_learnability_table', 'publish_results',
-           'package_state']
+__all__ = ['REPORT_FILES', 'TABLES', 'PUBLISHED', 'Results', 'results_to_show', 'write_learnability_table', 'full_set_table',
+           'merge_tables', 'publish_results', 'package_state']
 
 # %% ../nbs/04d_results.ipynb #8b64ac2e
 REPORT_FILES = ('run.json', 'table1.csv', 'table1.md') # what a finished report always holds, beside its figures
@@ -75,6 +78,47 @@ def write_learnability_table(
     with atomic_write(paths[0]) as f: f.write(buf.getvalue())
     with atomic_write(paths[1], 'w') as f: f.write(card)
     return paths
+
+# %% ../nbs/04d_results.ipynb #8d3c53a2
+def full_set_table(
+    runs:dict, # {(model, seed): Records} over every training sample, in the dataset file's order
+    vocab=None, # class names by label
+    tag:str='60k', # the columns' tag: `{model}_{tag}_learnability`, ...
+    epoch:int|None=None, # the epoch EL2N is read at (1-based); None: `scores.early_epoch(T)`
+) -> pd.DataFrame: # idx, label[, class], then per model and their mean: learnability, rank (± sd), EL2N, forgetting
+    "The per-sample table of runs over a whole training set, tagged to sit beside a subset's columns"
+    t = learnability_table(runs)
+    models = list(dict.fromkeys(m for m, _ in runs))
+    if vocab is not None: t.insert(2, 'class', [vocab[l] for l in t['label']])
+    t = t.rename(columns={c: f"{m}_{tag}_{c[len(m) + 1:]}" for c in t.columns for m in models + ['mean']
+                          if c.startswith(f'{m}_')})
+    for m in models:
+        recs = [r for (mm, _), r in runs.items() if mm == m]
+        if any(r.el2n is None for r in recs):
+            raise ValueError(f"the runs of {m} have no EL2N: they were recorded before learnability_nb kept it; "
+                             "record them again")
+        t[f'{m}_{tag}_el2n'] = el2n_score(np.stack([r.el2n for r in recs]), epoch)
+        t[f'{m}_{tag}_forgetting_events'] = forgetting_events(np.stack([r.correct for r in recs]))
+    return t
+
+def merge_tables(
+    full:pd.DataFrame, # every sample: `full_set_table`
+    subset:pd.DataFrame, # some of them: `report.learnability_table` of a subset, `idx` the same positions
+) -> pd.DataFrame: # the rows of `full`, `subset`'s other columns beside them (empty outside it), `in_subset`
+    "Every sample of `full`, with the subset's columns where the subset measured it"
+    missing = sorted(set(subset['idx']) - set(full['idx']))
+    if missing:
+        raise ValueError(f"the subset holds {len(missing)} samples the full table does not, e.g. idx {missing[0]}")
+    both = full[['idx', 'label']].merge(subset[['idx', 'label']], on='idx', suffixes=('', '_subset'))
+    if (both['label'] != both['label_subset']).any():
+        raise ValueError("the subset's labels differ from the full table's at the same idx: not the same dataset")
+    clash = sorted(set(full.columns) & set(subset.columns) - {'idx', 'label', 'class'})
+    if clash:
+        raise ValueError(f"both tables have the columns {clash}: tag the full set's columns (`full_set_table(tag=)`)")
+    sub = subset.drop(columns=[c for c in ('label', 'class') if c in subset]).assign(in_subset=True)
+    out = full.merge(sub, on='idx', how='left')
+    out['in_subset'] = out['in_subset'].fillna(False).astype(bool)
+    return out
 
 # %% ../nbs/04d_results.ipynb #5384c925
 PUBLISHED = REPORT_FILES + ('table1.png', 'fig1a.png', 'fig1b.png', 'fig1c.png', 'convergence.png', 'agreement.png',
