@@ -236,7 +236,11 @@ def _jackknife_stats(arrs:dict) -> tuple: # (model left out (J,), name -> (J,) a
     left, counts = jackknife_counts({m: len(a) for m, a in arrs.items()})
     if not len(left): return left, {}
     N = next(iter(arrs.values())).shape[1]
-    return left, _bootstrap_chunk(arrs, np.broadcast_to(np.arange(N), (len(left), N)), counts)
+    step = max(1, (1 << 22) // N)   # replicates per batch, as `bootstrap_draws`: memory for a few, not all of them
+    parts = _in_order(lambda s: _bootstrap_chunk(arrs, np.broadcast_to(np.arange(N), (len(left[s:s + step]), N)),
+                                                 {m: c[s:s + step] for m, c in counts.items()}),
+                      range(0, len(left), step))
+    return left, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 def _point_stats(arrs:dict) -> dict:
     "The statistics of `_bootstrap_chunk` on the data itself: every sample and every seed once"
