@@ -432,8 +432,11 @@ def _unpickle(fn):
     # a truncated or corrupt pickle can fail in many ways (EOFError, UnpicklingError, ValueError, ...)
     try:
         data = Path(fn).read_bytes()
-        # every length a pickle claims (bytes, strings, frames) is checked against the file before pickle allocates it
-        for _ in pickletools.genops(io.BytesIO(data)): pass
+        # every length a pickle claims (bytes, strings, frames) is checked against the file before pickle allocates it,
+        # and every memo index (pickle grows its memo table to twice the largest index it is given)
+        for op, arg, _ in pickletools.genops(io.BytesIO(data)):
+            if op.name in ('PUT', 'BINPUT', 'LONG_BINPUT') and arg > len(data):
+                raise _Refused(f"it stores into memo slot {arg} of a {len(data)}-byte file")
         d = _build(_BatchUnpickler(io.BytesIO(data), encoding="latin1").load())
     except _Refused as e: raise ValueError(f"{fn} is not a CIFAR-10 batch: {e}. {_CIFAR_HOWTO}") from None
     except (OSError, MemoryError, RecursionError) as e:   # what a file system or a crafted pickle can do
@@ -665,7 +668,11 @@ def _read_parquet(path:Path, fingerprint, n_samples) -> pd.DataFrame:
             raise ValueError(f"{path} is of another run: {key} {have!r}, expected {want!r}")
     if meta.get('n_samples', t.num_rows) != t.num_rows:
         raise ValueError(f"{path} holds {t.num_rows} rows but was written with {meta['n_samples']}")
-    return t.to_pandas()
+    try: return t.to_pandas()
+    except (pa.ArrowException, ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+        # pandas' own metadata in the file (JSON pyarrow reads back) is damaged
+        raise ValueError(f"{path}: its pandas metadata is damaged ({type(e).__name__}): "
+                         "write the report again (learnability_run --report_only)") from None
 
 def read_learnability_table(
     path, # a per-sample table: the report's `learnability.parquet` or `.csv`, or a shipped `.csv.gz`

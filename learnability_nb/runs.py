@@ -237,9 +237,9 @@ def staged(
 ):
     "A hidden folder inside `out` for the block's files: moved into `out` when it ends, removed if it fails"
     out = Path(out)
-    for old in out.glob('.staged-*'):   # left by a job killed with SIGKILL (not one writing now)
+    for old in out.glob('.staged-*'):   # left by a job killed with SIGKILL a day ago (not one writing now)
         try:
-            if time.time() - old.stat().st_mtime > 600: shutil.rmtree(old, ignore_errors=True)
+            if time.time() - old.stat().st_mtime > 86400: shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError: pass
     try: out.mkdir(parents=True, exist_ok=True); tmp = Path(tempfile.mkdtemp(dir=out, prefix='.staged-'))
     except OSError as e: raise _refuse(e, out, what) from None

@@ -291,26 +291,29 @@ def read_outcome(
     read, # reads a file: `read(path)`
     path, # the file
     documented=(ValueError, FileNotFoundError), # the errors the reader documents; they must name the file
-) -> dict: # kind ('valid', 'documented' or 'other'), seconds, peak (bytes Python allocated at most), error
+) -> dict: # kind ('valid', 'documented' or 'other'), seconds (wall, and cpu), peak (bytes allocated at most), error
     "Read `path` with `read`, timed and with its peak allocation traced, and say how it ended"
     path, kind, err = Path(path), 'valid', None
     tracing = tracemalloc.is_tracing()
     if not tracing: tracemalloc.start()
-    tracemalloc.reset_peak(); base = tracemalloc.get_traced_memory()[0]; start = time.perf_counter()
+    tracemalloc.reset_peak(); base = tracemalloc.get_traced_memory()[0]
+    start, cpu = time.perf_counter(), time.process_time()
     try: read(path)
     except documented as e:   # the package's own errors name the file or its folder
         kind, err = ('documented' if path.name in str(e) or str(path.parent) in str(e) else 'other'), e
     except Exception as e: kind, err = 'other', e
     finally:
-        secs, peak = time.perf_counter() - start, tracemalloc.get_traced_memory()[1] - base
+        secs, cpu, peak = (time.perf_counter() - start, time.process_time() - cpu,
+                           tracemalloc.get_traced_memory()[1] - base)
         if not tracing: tracemalloc.stop()
-    return dict(kind=kind, seconds=secs, peak=peak, error=err)
+    return dict(kind=kind, seconds=secs, cpu=cpu, peak=peak, error=err)
 
 def fuzz_readers(
     folder, # a scratch folder for the files
 ) -> dict: # name -> (strategy, write(raw) -> path, read(path))
     "Every reader of files from outside the package, with its hostile-file strategy (`hostile`)"
-    from learnability_nb.data import read_idx, _read_cifar_batch, _bad_images, read_learnability_table
+    from learnability_nb.data import (read_idx, _read_cifar_batch, _bad_images, read_learnability_table,
+                                      write_parquet_table)
     from learnability_nb.records import load_records
     from learnability_nb.runs import RunFolder, lock_is_stale
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -331,6 +334,8 @@ def fuzz_readers(
     def config_read(p):
         run = RunFolder(p.parent); run.config(); run.claim_config(cfg, 'h', {'m': 'arch'})
     like = dict(config_hash='h', dataset='digits', epochs=1, architectures={'m': 'arch'})
+    table = pd.DataFrame(dict(idx=np.arange(5), label=np.arange(5) % 3, m_learnability=np.linspace(0, 1, 5)))
+    write_parquet_table(table, folder/'valid.parquet', dict(fingerprint='f', n_samples=5))
     return {'idx images': (hostile('idx', ndim=3), gz_at('images-idx3-ubyte'), lambda p: read_idx(p, 3)),
             'idx labels': (hostile('idx', ndim=1), gz_at('labels-idx1-ubyte'), lambda p: read_idx(p, 1)),
             'cifar batch': (hostile('cifar'), at('data_batch_1'), _read_cifar_batch),
@@ -339,7 +344,9 @@ def fuzz_readers(
             'config.json': (hostile('json', like=like), at('out/config.json'), config_read),
             'lock file': (hostile('json', like=dict(host='h', pid=1, since=0)), at('x.npz.lock'), lock_is_stale),
             'readability cache': (hostile('json', like={'0.png': [1, 2, True]}), at('readable.json'), cache_read),
-            'per-sample table': (hostile('table'), gz_at('learnability.csv'), read_learnability_table)}
+            'per-sample table': (hostile('table'), gz_at('learnability.csv'), read_learnability_table),
+            'per-sample table (Parquet)': (hostile('mutated', (folder/'valid.parquet').read_bytes()),
+                                          at('learnability.parquet'), read_learnability_table)}
 
 # %% ../nbs/97_test_utils.ipynb #3ba4b326
 def fuzz_check(
