@@ -93,6 +93,17 @@ def _seen_by_all(scores:dict) -> np.ndarray:
     # online mode can miss some: fastai's training loader drops its last partial batch
     return np.logical_and.reduce([np.isfinite(a).reshape(-1, a.shape[-1]).all(0) for a in scores.values()])
 
+def _same_samples(runs:dict):
+    "Refuse runs of other samples (another count or data fingerprint): one table needs records of the same samples"
+    ref = next(iter(runs.values()))
+    for (m, s), r in runs.items():
+        if r.probs.shape[-1] != ref.probs.shape[-1]:
+            raise ValueError(f"{m} seed {s} has {r.probs.shape[-1]} samples but the first run has "
+                             f"{ref.probs.shape[-1]}: one Table 1 needs records of the same samples")
+        if r.meta.get('fingerprint') != ref.meta.get('fingerprint'):
+            raise ValueError(f"{m} seed {s} was recorded on other data (fingerprint {r.meta.get('fingerprint')!r}, "
+                             f"not {ref.meta.get('fingerprint')!r}): one Table 1 needs records of the same samples")
+
 TABLE_SCORES = ('learnability', 'rank', 'hit_rate', 'variability', 'forgetting_events', 'first_learned', 'aum', 'el2n',
                 'entropy') # the per-sample table's columns per model, those the records allow
 
@@ -130,16 +141,6 @@ def per_seed_learnability(
     return {MODEL_NAMES.get(m, m) if display else m: np.stack([one(r) for r in recs])
             for m, recs in _by_model(runs).items()}
 
-def _same_samples(runs:dict):
-    "Refuse runs of other samples (another count or data fingerprint): one table needs records of the same samples"
-    ref = next(iter(runs.values()))
-    for (m, s), r in runs.items():
-        if r.probs.shape[-1] != ref.probs.shape[-1]:
-            raise ValueError(f"{m} seed {s} has {r.probs.shape[-1]} samples but the first run has "
-                             f"{ref.probs.shape[-1]}: one Table 1 needs records of the same samples")
-        if r.meta.get('fingerprint') != ref.meta.get('fingerprint'):
-            raise ValueError(f"{m} seed {s} was recorded on other data (fingerprint {r.meta.get('fingerprint')!r}, "
-                             f"not {ref.meta.get('fingerprint')!r}): one Table 1 needs records of the same samples")
 
 # %% ../nbs/04b_report.ipynb #d84624c8
 def _left_out(seen:np.ndarray) -> list:
