@@ -48,8 +48,7 @@ def hardness(recs:list) -> pd.DataFrame:
     if stack('el2n') is None:
         raise ValueError("these records have no EL2N: they were made before learnability_nb recorded it; "
                          "record them again (learnability_run records EL2N by default)")
-    t = scores_table(stack('probs'), stack('correct'), None, stack('margins'), el2n=stack('el2n'),
-                     entropy=stack('entropy'))
+    t = scores_table(stack('probs'), stack('correct'), None, stack('margins'), el2n=stack('el2n'))
     return pd.DataFrame({'learnability': -t['learnability'],
                          'early_learnability': -early_learnability(stack('probs'), early_epoch(T)),
                          'el2n': t['el2n'], 'forgetting_events': t['forgetting_events'].replace(np.inf, T + 1),
@@ -94,7 +93,6 @@ def load_scores(runs:Path, model:str, y_train:np.ndarray, dataset:str) -> tuple[
 
 def record_quick_scores(cfg, data, seeds:list) -> tuple[pd.DataFrame, int, int]:
     "For --quick without --runs: record the scores here (the retraining model, seeds `seeds`)"
-    from learnability_nb.records import Records
     x, y, xv, yv, _ = data
     recs = []
     for s in seeds:
