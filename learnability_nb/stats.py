@@ -102,23 +102,32 @@ def jackknife_counts(
     return np.array([m for m, _ in left]), counts
 
 def _rank_order(values:np.ndarray) -> tuple:
-    "Descending order of `values` (N,) and, in that order, where each group of ties ends"
+    "Descending order of `values` (N,), where each one's group of ties ends in it (None: no ties), and its inverse"
     order = np.argsort(-values)
     v = values[order]
     last = np.ones(len(v), dtype=bool); last[:-1] = v[:-1] != v[1:]
-    return order, last
+    ends = np.flatnonzero(last)
+    end = None if last.all() else ends[np.searchsorted(ends, np.arange(len(v)))]
+    inv = np.empty_like(order); inv[order] = np.arange(len(order))
+    return order, end, inv
+
+def _small_counts(weights:np.ndarray) -> np.ndarray:
+    "Integer sample counts in the narrowest type that holds them: gathering them is what the ranks cost"
+    if weights.dtype == np.uint8: return weights
+    return weights.astype(np.uint8 if weights.size == 0 or weights.max() < 256 else np.int64)
 
 def _weighted_ranks(
     weights:np.ndarray, # (b, N) sample weights, one resample per row
     order:np.ndarray, # descending order of one set of values, from `_rank_order`
-    last:np.ndarray, # where each group of ties ends in that order, from `_rank_order`
-) -> np.ndarray: # (b, N) ranks
+    end:np.ndarray|None, # where each one's group of ties ends in that order (None: no ties), from `_rank_order`
+    inv:np.ndarray, # the inverse of `order`, from `_rank_order`
+) -> np.ndarray: # (b, N) ranks (float64)
     "Eq. 2 in weighted resamples: rank_i = total weight of samples j with value_j ≥ value_i"
-    cw = weights[:, order].cumsum(1)
-    if not last.all():   # ties share the larger rank: the cumulative weight at the end of their group
-        cw = np.minimum.accumulate(np.where(last, cw, np.inf)[:, ::-1], axis=1)[:, ::-1]
-    out = np.empty_like(cw); out[:, order] = cw
-    return out
+    w = _small_counts(weights)   # integer counts: gathered as bytes and summed as integers, exactly
+    acc = np.int32 if w.dtype == np.uint8 and w.shape[1] < 2 ** 23 else np.int64   # holds 255 N
+    cw = np.take(w, order, axis=1).cumsum(1, dtype=acc)
+    if end is not None: cw = np.take(cw, end, axis=1)   # ties share the larger rank: the weight at their group's end
+    return np.take(cw, inv, axis=1).astype(np.float64)
 
 def _wcentre(
     x:np.ndarray, # (b, N) values, one resample per row
@@ -152,7 +161,7 @@ def _resampled_ranks(
         key = tuple(draws[0])
         if key not in cache: cache[key] = _rank_order(draws[0] @ seeds / draws[0].sum())
         return _weighted_ranks(weights, *cache[key])
-    out = np.empty_like(weights)
+    out = np.empty(weights.shape)   # float64 ranks
     for u, c in enumerate(draws):
         key = tuple(c)
         if key not in cache: cache[key] = _rank_order(c @ seeds / c.sum())
@@ -165,18 +174,21 @@ def _bootstrap_chunk(
     arrs:dict, # model -> (K, N) learnability per seed
     sample_idx:np.ndarray, # (b, N) sample indices of each replicate
     counts:dict, # model -> (b, K) times each seed is in each replicate
-    cache:dict|None=None, # `_resampled_ranks`' sorted orders per model, shared between batches
+    cache:dict|None=None, # `_resampled_ranks`' sorted orders per model and the centred seeds, shared by batches
 ) -> dict: # statistic, e.g. 'learnability_r/A/B' -> (b,) values
     "Every statistic of a batch of replicates, vectorised: learnability r, rank r, seed r, reliability, disattenuated r"
     cache = {} if cache is None else cache
     names = list(arrs)
     counts = {m: np.asarray(counts[m], dtype=np.float64) for m in names}
-    S = np.concatenate([arrs[m] for m in names])   # (Q, N): every seed of every model, centred
-    S = S - S.mean(1, keepdims=True)
+    if ('centred',) not in cache:   # (Q, N): every seed of every model, centred; once for all batches
+        S = np.concatenate([arrs[m] for m in names])
+        cache[('centred',)] = S - S.mean(1, keepdims=True)
+    S = cache[('centred',)]
     sl, q = {}, 0
     for m in names: sl[m] = slice(q, q + len(arrs[m])); q += len(arrs[m])
     b, N = sample_idx.shape
-    w = np.bincount((sample_idx + N * np.arange(b)[:, None]).ravel(), minlength=b * N).reshape(b, N) / N
+    n_drawn = np.bincount((sample_idx + N * np.arange(b)[:, None]).ravel(), minlength=b * N).reshape(b, N)
+    w = n_drawn / N
     iu, ju = np.triu_indices(q)
     mean, second = w @ S.T, np.zeros((b, len(iu)))
     for blk in blocks(N):   # one matrix product per block of samples gives every covariance of every replicate
@@ -198,8 +210,8 @@ def _bootstrap_chunk(
             var_k[m] = np.where(k > 1, v_mean / k + (k - 1) / k * c_mean, v_mean)
         out[f'seed_r/{m}'] = seed_r
         out[f'reliability/{m}'] = spearman_brown(seed_r, k)
-    wN = w * N   # the replicates' sample counts
-    ranks = {m: _wcentre(_resampled_ranks(arrs[m], counts[m], wN, cache.setdefault(m, {})), w) for m in names}
+    n_drawn = _small_counts(n_drawn)   # the replicates' sample counts
+    ranks = {m: _wcentre(_resampled_ranks(arrs[m], counts[m], n_drawn, cache.setdefault(m, {})), w) for m in names}
     for a, bb in combinations(names, 2):
         cross = np.einsum('bi,bij,bj->b', counts[a], cov[:, sl[a], sl[bb]], counts[bb]) / (k_in[a] * k_in[bb])
         with np.errstate(invalid='ignore', divide='ignore'):
