@@ -11,6 +11,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 # %% auto #0
 __all__ = ['BLOCK', 'ONE_SEED', 'TWO_SEEDS', 'METHOD', 'FISHER', 'MAX_BOOT_SAMPLES', 'blocks', 'is_constant', 'score_arrays',
@@ -172,7 +173,7 @@ def _resampled_ranks(
 # %% ../nbs/00a_stats.ipynb #7eb94efd
 def _bootstrap_chunk(
     arrs:dict, # model -> (K, N) learnability per seed
-    sample_idx:np.ndarray, # (b, N) sample indices of each replicate
+    sample_idx:np.ndarray|None, # (b, N) sample indices of each replicate; None: every sample once in each
     counts:dict, # model -> (b, K) times each seed is in each replicate
     cache:dict|None=None, # `_resampled_ranks`' sorted orders per model and the centred seeds, shared by batches
 ) -> dict: # statistic, e.g. 'learnability_r/A/B' -> (b,) values
@@ -186,13 +187,23 @@ def _bootstrap_chunk(
     S = cache[('centred',)]
     sl, q = {}, 0
     for m in names: sl[m] = slice(q, q + len(arrs[m])); q += len(arrs[m])
-    b, N = sample_idx.shape
-    n_drawn = np.bincount((sample_idx + N * np.arange(b)[:, None]).ravel(), minlength=b * N).reshape(b, N)
-    w = n_drawn / N
     iu, ju = np.triu_indices(q)
-    mean, second = w @ S.T, np.zeros((b, len(iu)))
-    for blk in blocks(N):   # one matrix product per block of samples gives every covariance of every replicate
-        second += w[:, blk] @ (S[iu, blk] * S[ju, blk]).T
+    def moments(w):   # one matrix product per block of samples gives every covariance of every replicate
+        second = np.zeros((len(w), len(iu)))
+        for blk in blocks(N): second += w[:, blk] @ (S[iu, blk] * S[ju, blk]).T
+        return w @ S.T, second
+    N = S.shape[1]
+    if sample_idx is None:   # every sample once in every replicate: the moments of the data, once for all batches
+        b = len(next(iter(counts.values())))
+        n_drawn = np.ones((b, N), dtype=np.uint8)
+        w = np.full((b, N), 1 / N)
+        if ('moments',) not in cache: cache[('moments',)] = moments(w[:1])
+        mean, second = (np.repeat(a, b, 0) for a in cache[('moments',)])
+    else:
+        b = len(sample_idx)
+        n_drawn = np.bincount((sample_idx + N * np.arange(b)[:, None]).ravel(), minlength=b * N).reshape(b, N)
+        w = n_drawn / N
+        mean, second = moments(w)
     cov = np.empty((b, q, q))
     cov[:, iu, ju] = cov[:, ju, iu] = second - mean[:, iu] * mean[:, ju]
     out, var_k, k_in = {}, {}, {}
@@ -229,7 +240,8 @@ def _in_order(f, items) -> list:
     workers = os.cpu_count() or 1
     if workers == 1: return [f(x) for x in items]
     out, running = [], deque()
-    with ThreadPoolExecutor(workers) as ex:
+    # one BLAS thread per worker: BLAS's own threads on top of the workers' would fight for the cores (2 x slower)
+    with threadpool_limits(1, user_api='blas'), ThreadPoolExecutor(workers) as ex:
         for x in items:   # `items` is drawn lazily: memory for as many batches as cores
             running.append(ex.submit(f, x))
             if len(running) >= workers: out.append(running.popleft().result())
@@ -243,21 +255,29 @@ def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None
                       bootstrap_draws(N, n_boot, seed, chunk))
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-def _jackknife_stats(arrs:dict) -> tuple: # (model left out (J,), name -> (J,) array)
+def _sort_orders(arrs:dict, cache:dict):
+    "Put every sorted order the point statistics and the jackknife need in `cache`, the sorts on every core"
+    K = {m: len(a) for m, a in arrs.items()}
+    todo = [(m, c) for m, k in K.items() for c in [(1.,) * k] + [tuple(float(j != i) for j in range(k)) for i in range(k)]
+            if k > 1 or c == (1.,)]
+    todo = [(m, c) for m, c in dict.fromkeys(todo) if c not in cache.setdefault(m, {})]
+    orders = _in_order(lambda mc: _rank_order(np.asarray(mc[1]) @ arrs[mc[0]] / sum(mc[1])), todo)
+    for (m, c), o in zip(todo, orders): cache[m][c] = o
+
+def _jackknife_stats(arrs:dict, cache:dict|None=None) -> tuple: # (model left out (J,), name -> (J,) array)
     "Every statistic of `_bootstrap_chunk` with one seed left out (`jackknife_counts`), on all samples"
+    cache = {} if cache is None else cache   # each sorted order once for all batches (`_point_stats` may share it)
     left, counts = jackknife_counts({m: len(a) for m, a in arrs.items()})
     if not len(left): return left, {}
     N = next(iter(arrs.values())).shape[1]
     step = max(1, (1 << 22) // N)   # replicates per batch, as `bootstrap_draws`: memory for a few, not all of them
-    parts = _in_order(lambda s: _bootstrap_chunk(arrs, np.broadcast_to(np.arange(N), (len(left[s:s + step]), N)),
-                                                 {m: c[s:s + step] for m, c in counts.items()}),
+    parts = _in_order(lambda s: _bootstrap_chunk(arrs, None, {m: c[s:s + step] for m, c in counts.items()}, cache),
                       range(0, len(left), step))
     return left, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-def _point_stats(arrs:dict) -> dict:
+def _point_stats(arrs:dict, cache:dict|None=None) -> dict:
     "The statistics of `_bootstrap_chunk` on the data itself: every sample and every seed once"
-    N = next(iter(arrs.values())).shape[1]
-    return {k: v[0] for k, v in _bootstrap_chunk(arrs, np.arange(N)[None], _all_seeds(arrs, 1)).items()}
+    return {k: v[0] for k, v in _bootstrap_chunk(arrs, None, _all_seeds(arrs, 1), cache).items()}
 
 # %% ../nbs/00a_stats.ipynb #222ace04
 ONE_SEED = 'n/a (one seed)' # what a reliability (and a disattenuated r) reads with a single seed
@@ -342,7 +362,9 @@ def seed_table1(
     sub = _boot_subset(N, max_boot_samples, seed)
     centre, scale = None, 1.
     if live:
-        point = _point_stats(live)
+        cache = {}   # sorted orders and centred seeds of all the samples: the point and the jackknife share them
+        _sort_orders(live, cache)
+        point = _point_stats(live, cache)
         with warnings.catch_warnings():
             # NaN where a replicate has no pair of seeds: left out below
             warnings.simplefilter('ignore', RuntimeWarning)
@@ -350,7 +372,7 @@ def seed_table1(
                 part = live if sub is None else {m: a[:, sub] for m, a in live.items()}
                 boot = _bootstrap_stats(part, n_boot, seed, chunk)
                 if sub is not None: centre, scale = _point_stats(part), np.sqrt(len(sub) / N)
-            left, jack = _jackknife_stats(live)
+            left, jack = _jackknife_stats(live, cache)
     n_seeds = {m: len(a) for m, a in live.items()}
     interval = lambda key: _ci(key, point, boot, left, jack, n_seeds, ci, centre, scale)
     models = []
