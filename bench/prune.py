@@ -196,7 +196,8 @@ def main(argv=None):
         if old != new: sys.exit(f"{PROG}: {out} holds runs of other settings {old}; use another --out")
     (out/'config.json').write_text(json.dumps(cfg, indent=1))
     table.to_csv(scores_file, index=False)
-    todo = [(s, d, f) for f in fracs for s in scores for d in DIRECTIONS] + [('random', 'random', f) for f in fracs]
+    # fraction by fraction, random first: a run stopped part-way leaves whole fractions, each with its baseline
+    todo = [t for f in fracs for t in [('random', 'random', f)] + [(s, d, f) for s in scores for d in DIRECTIONS]]
     if not a.no_full: todo.append(('full', 'full', 1.0))
     if not a.report_only:
         for i, (score, direction, frac) in enumerate(todo):

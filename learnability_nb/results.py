@@ -19,7 +19,8 @@ from .scores import el2n_score, forgetting_events
 
 # %% auto #0
 __all__ = ['REPORT_FILES', 'TABLES', 'PUBLISHED', 'Results', 'results_to_show', 'write_learnability_table', 'full_set_table',
-           'merge_tables', 'publish_results', 'package_state']
+           'merge_tables', 'subset_part', 'full_part', 'card_section', 'with_section', 'publish_results',
+           'package_state']
 
 # %% ../nbs/04d_results.ipynb #8b64ac2e
 REPORT_FILES = ('run.json', 'table1.csv', 'table1.md') # what a finished report always holds, beside its figures
@@ -119,6 +120,52 @@ def merge_tables(
     out = full.merge(sub, on='idx', how='left')
     out['in_subset'] = out['in_subset'].fillna(False).astype(bool)
     return out
+
+# %% ../nbs/04d_results.ipynb #9b30406a
+def _tagged(c:str, tag:str) -> bool: return f'_{tag}_' in c
+
+def subset_part(
+    table:pd.DataFrame, # a table from `merge_tables`, or a subset's own table (returned as it is)
+    tag:str='60k', # the full set's columns' tag
+) -> pd.DataFrame: # the subset's rows, idx, label[, class] and its own columns, numbered 0..n-1
+    "The rows and columns a subset measured, from a table that holds a whole training set beside it"
+    if 'in_subset' not in table: return table
+    cols = [c for c in table.columns if c != 'in_subset' and not _tagged(c, tag)]
+    return table.loc[table['in_subset'].astype(bool), cols].reset_index(drop=True)
+
+def full_part(
+    table:pd.DataFrame, # a table from `merge_tables`
+    tag:str='60k', # the full set's columns' tag
+) -> pd.DataFrame: # every row: idx, label[, class] and the full set's columns
+    "Every row of a merged table with the whole training set's columns only"
+    cols = [c for c in ('idx', 'label', 'class') if c in table] + [c for c in table.columns if _tagged(c, tag)]
+    if len(cols) == sum(c in table for c in ('idx', 'label', 'class')):
+        raise ValueError(f"the table has no columns tagged {tag!r} (e.g. `mlp_{tag}_learnability`)")
+    return table[cols].copy()
+
+def _sections(card:str) -> list: return re.split(r'(?m)^(?=## )', card)
+
+def card_section(
+    card:str, # a data card in Markdown
+    title:str, # the section's heading line, e.g. '## All 60,000 training images'
+) -> str|None: # the section, heading included, or None
+    "One `## ` section of a data card"
+    return next((s for s in _sections(card) if s.splitlines()[0].strip() == title.strip()), None)
+
+def with_section(
+    card:str, # a data card in Markdown
+    section:str, # a whole section, starting with its `## ` heading
+) -> str: # the card with `section` in place of the section of the same title, else before `## License`, else last
+    "A data card with one `## ` section put in or replaced"
+    title = section.splitlines()[0].strip() if section.strip() else ''
+    if not title.startswith('## '): raise ValueError("section must start with its '## ' heading")
+    section = section.rstrip('\n') + '\n\n'
+    parts = _sections(card)
+    heads = [s.splitlines()[0].strip() for s in parts]
+    if title in heads: parts[heads.index(title)] = section
+    elif '## License' in heads: parts.insert(heads.index('## License'), section)
+    else: parts[-1] = parts[-1].rstrip('\n') + '\n\n'; parts.append(section)
+    return ''.join(parts).rstrip('\n') + '\n'
 
 # %% ../nbs/04d_results.ipynb #5384c925
 PUBLISHED = REPORT_FILES + ('table1.png', 'fig1a.png', 'fig1b.png', 'fig1c.png', 'convergence.png', 'agreement.png',
