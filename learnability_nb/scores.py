@@ -259,9 +259,9 @@ def _dense_scores(p, frac, margins, el2n, entropy, epoch, early_k, skip) -> dict
         first = np.where(t > last_wrong[:, None, :], t, np.int16(T)).min(1).astype(np.float64) + 1
         out['first_learned'] = _mean_over_runs(np.where(first <= T, first, np.inf))
     if margins is not None:
-        m = margins.astype(np.float64)
-        if np.isinf(m).any(): raise ValueError("margins contains ±inf")
-        out['aum'] = m.reshape(-1, n).sum(0) / (R * T)
+        if np.isinf(margins).any(): raise ValueError("margins contains ±inf")
+        # summed in float64 as it is read: no float64 copy of the block, the same sums row by row
+        out['aum'] = np.add.reduce(margins.reshape(-1, n), axis=0, dtype=np.float64) / (R * T)
     for name, values in (('el2n', el2n), ('entropy', entropy)):
         if values is not None: out[name] = _at_epoch(values, epoch, name)
     if 'loss' not in skip:

@@ -258,8 +258,8 @@ def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None
 def _sort_orders(arrs:dict, cache:dict):
     "Put every sorted order the point statistics and the jackknife need in `cache`, the sorts on every core"
     K = {m: len(a) for m, a in arrs.items()}
-    todo = [(m, c) for m, k in K.items() for c in [(1.,) * k] + [tuple(float(j != i) for j in range(k)) for i in range(k)]
-            if k > 1 or c == (1.,)]
+    left_out = lambda k: [tuple(float(j != i) for j in range(k)) for i in range(k)] if k > 1 else []
+    todo = [(m, c) for m, k in K.items() for c in [(1.,) * k] + left_out(k)]
     todo = [(m, c) for m, c in dict.fromkeys(todo) if c not in cache.setdefault(m, {})]
     orders = _in_order(lambda mc: _rank_order(np.asarray(mc[1]) @ arrs[mc[0]] / sum(mc[1])), todo)
     for (m, c), o in zip(todo, orders): cache[m][c] = o
