@@ -84,7 +84,8 @@ def main(argv=None):
     x, y, *_ = load_data(cfg, a.data_path, 'bench/label_errors.py')   # before anything is written
     dls = fashion_mnist_dls(a.data_path, bs=1, n_train=a.n_train, seed=0, device='cpu')
     pos, vocab = dls.splits[0], list(dls.vocab)   # the subset's positions in the official training set
-    table = (load_learnability_table('fashion_mnist') if a.table is None else pd.read_csv(a.table)).set_index('idx')
+    from learnability_nb.results import subset_part   # the shipped table holds all 60,000 images: the subset's part
+    table = subset_part(load_learnability_table('fashion_mnist') if a.table is None else pd.read_csv(a.table)).set_index('idx')
     if set(table.index) != set(pos.tolist()): sys.exit("bench/label_errors.py: the learnability table holds other samples than the subset")
     if a.subset is not None:   # a stratified part of the table's images, fixed
         if not 1 <= a.subset <= len(y): sys.exit(f"--subset must be between 1 and {len(y)} (the table's images), got {a.subset}")

@@ -244,13 +244,14 @@ def _write_report(
     with stage('Figure 1, Table 1 figure'):
         dls = build_dls(cfg) if dls is None else dls
         images = _ImagesAt(dls[2], len(df))
-        scores = {MODEL_NAMES.get(m, m): df[f'{m}_learnability'].values for m in cfg['models']}
+        # the models with runs: with --allow_missing a model of the grid may have none yet
+        scores = {MODEL_NAMES.get(m, m): df[f'{m}_learnability'].values for m in _by_model(runs)}
         denorm = lambda x: denormalize(torch.as_tensor(x), dls.stats)
         if corr is not None:
             figs = figure1(scores, images=images, labels=df.label.values, vocab=dls.vocab, denorm=denorm,
                            n=min(8, len(df) // 2))
             figs['table1'] = plot_table1(corr, paper=PAPER_TABLE1)
-            if len(cfg['models']) > 2 and corr.disattenuated_r.notna().all(): figs['agreement'] = plot_agreement(corr)
+            if len(scores) > 2 and corr.disattenuated_r.notna().all(): figs['agreement'] = plot_agreement(corr)
         else:  # one model: its easiest and hardest samples (Figure 1c)
             figs = dict(fig1c=plot_extremes(images, df.label.values,
                                             {m: learnability_rank(s) for m, s in scores.items()},
