@@ -38,6 +38,7 @@ def as_records(a, name:str) -> np.ndarray:
 def checked_probs(p:np.ndarray) -> np.ndarray:
     "`p` as float64, after checking that its observed values are probabilities (NaN = not observed)"
     q = p if p.dtype.kind == 'f' else p.astype(np.float64)   # floats are checked before the conversion: half the bytes
+    if q.size and 0 <= q.min() and q.max() <= 1: return p.astype(np.float64)   # all observed and in range: two passes
     if np.isinf(q).any(): raise ValueError("probs contains ±inf; probabilities must be finite (NaN = not observed)")
     if (q < 0).any() or (q > 1).any():   # NaN (not observed) compares False
         raise ValueError(f"probs must lie in [0, 1]; found values in [{np.nanmin(q):.4g}, {np.nanmax(q):.4g}]")
@@ -85,7 +86,9 @@ def epoch_hit_fraction(
         obs = c != NOT_OBSERVED
         if (c < NOT_OBSERVED).any():
             raise ValueError(f"correct must hold hit counts (0, 1, ...) or {NOT_OBSERVED} for not observed")
-        c = np.where(obs, c, np.nan)
+        if n is None and (c > 1).any():   # checked on the integers: an eighth of the bytes of the floats
+            raise ValueError("correct has entries > 1 (several hits in one epoch): pass `counts` too")
+        c = c.astype(np.float64) if obs.all() else np.where(obs, c, np.nan)
     else:
         c = c.astype(np.float64)
         if np.isinf(c).any(): raise ValueError("correct contains ±inf")
@@ -94,7 +97,7 @@ def epoch_hit_fraction(
         if (c[obs] != np.round(c[obs])).any() or (c[obs] < 0).any():
             raise ValueError(f"correct must hold hit counts (0, 1, ...) or {NOT_OBSERVED} for not observed")
     if n is None:
-        if (c > 1).any():   # NaN > 1 is False
+        if c.dtype.kind == 'f' and (c > 1).any():   # NaN > 1 is False
             raise ValueError("correct has entries > 1 (several hits in one epoch): pass `counts` too")
         return c
     n = n.astype(np.float64)
