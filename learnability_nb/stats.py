@@ -104,12 +104,13 @@ def jackknife_counts(
 
 def _rank_order(values:np.ndarray) -> tuple:
     "Descending order of `values` (N,), where each one's group of ties ends in it (None: no ties), and its inverse"
-    order = np.argsort(-values)
+    idx = np.int32 if len(values) < 2 ** 31 else np.int64   # half the memory: the jackknife keeps K + 1 per model
+    order = np.argsort(-values).astype(idx)
     v = values[order]
     last = np.ones(len(v), dtype=bool); last[:-1] = v[:-1] != v[1:]
     ends = np.flatnonzero(last)
-    end = None if last.all() else ends[np.searchsorted(ends, np.arange(len(v)))]
-    inv = np.empty_like(order); inv[order] = np.arange(len(order))
+    end = None if last.all() else ends[np.searchsorted(ends, np.arange(len(v)))].astype(idx)
+    inv = np.empty_like(order); inv[order] = np.arange(len(order), dtype=idx)
     return order, end, inv
 
 def _small_counts(weights:np.ndarray) -> np.ndarray:
