@@ -137,15 +137,23 @@ def summarize(table:pd.DataFrame, cfg:dict) -> str:
             "and seed.\n")
     return head + '\n' + s[cols].to_markdown(index=False) + '\n\n' + verdict(s) + '\n'
 
-def plot(table:pd.DataFrame, path:Path):
+def plot(table:pd.DataFrame, path:Path, full:float|None=None):
+    "Test accuracy against the fraction kept: a panel per direction, a line per score, random in each; 95% t-intervals"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt, seaborn as sns
-    d = table.assign(condition=np.where(table.direction == 'random', 'random', table.score + ' · ' + table.direction))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    sns.lineplot(data=d, x='frac', y='test_acc', hue='condition', style='direction', markers=True, errorbar=('ci', 95),
-                 ax=ax, dashes={'hardest': '', 'easiest': (3, 2), 'random': (1, 1)})
-    ax.set(xlabel='fraction of the training set kept', ylabel='test accuracy', title='Pruning by score vs random')
-    ax.legend(fontsize=7, loc='lower right'); fig.tight_layout(); fig.savefig(path, dpi=120); plt.close(fig)
+    ci = lambda v: t_interval(v)[1:]
+    rand = table[table.direction == 'random'].assign(score='random')
+    dirs = [d for d in DIRECTIONS if (table.direction == d).any()]
+    names = sorted(table.loc[table.direction != 'random', 'score'].unique())
+    colors = dict(zip(names, sns.color_palette('tab10', len(names))), random=(0.45, 0.45, 0.45))
+    fig, axs = plt.subplots(1, max(1, len(dirs)), figsize=(6 * max(1, len(dirs)), 4.5), sharey=True, squeeze=False)
+    for ax, d in zip(axs[0], dirs or ['random']):
+        sns.lineplot(data=pd.concat([table[table.direction == d], rand]), x='frac', y='test_acc', hue='score',
+                     palette=colors, marker='o', errorbar=ci, err_style='bars', err_kws=dict(capsize=3), ax=ax)
+        if full is not None: ax.axhline(full, color='k', lw=0.8, ls=':', label='full training set')
+        ax.set(xlabel='fraction of the training set kept', ylabel='test accuracy', title=f'keep the {d} by each score')
+        ax.legend(fontsize=7, loc='lower right')
+    fig.tight_layout(); fig.savefig(path, dpi=120); plt.close(fig)
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split('\n\n')[0])
@@ -222,7 +230,7 @@ def main(argv=None):
     if len(full): md += f"\nFull training set: {_fmt(*t_interval(full))} % over {len(full)} seeds.\n"
     md += "\nCost (recording epochs per seed each score needs): " + ', '.join(f"{k} {v}" for k, v in cfg['cost_epochs'].items()) + '\n'
     (out/'summary.md').write_text(md)
-    plot(pruned, out/'prune.png')
+    plot(pruned, out/'prune.png', full.mean() if len(full) else None)
     print(md)
 
 if __name__ == '__main__': main()
