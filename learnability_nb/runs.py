@@ -241,21 +241,23 @@ def staged(
         try:
             if time.time() - old.stat().st_mtime > 86400: shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError: pass
-    try: out.mkdir(parents=True, exist_ok=True); tmp = Path(tempfile.mkdtemp(dir=out, prefix='.staged-'))
-    except OSError as e: raise _refuse(e, out, what) from None
+    # named before it exists, so that a signal arriving while it is made (right after mkdir) still removes it
+    tmp, made = out/f".staged-{os.urandom(6).hex()}", False
     try:
+        try: out.mkdir(parents=True, exist_ok=True); tmp.mkdir(mode=0o700); made = True
+        except OSError as e: raise _refuse(e, out, what) from None
         yield tmp
         files = sorted(tmp.iterdir())
         for f in files:
             with open(f, 'rb') as fh: os.fsync(fh.fileno())
         for f in files: os.replace(f, out/f.name)
     except BaseException as e:
-        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        if made and isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             written = sum(f.stat().st_size for f in tmp.glob('*')) if tmp.exists() else 0
             shutil.rmtree(tmp, ignore_errors=True)
             need = max(need or 0, written)
             raise NoSpace(out, what, need or None, bound=need > written) from None
-        if isinstance(e, FileNotFoundError) and not out.exists():
+        if made and isinstance(e, FileNotFoundError) and not out.exists():
             raise FileNotFoundError(f"{out} vanished (deleted or unmounted) while {what} was written: "
                                     "nothing half-written; the same command writes it again") from None
         raise
