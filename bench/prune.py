@@ -135,7 +135,14 @@ def summarize(table:pd.DataFrame, cfg:dict) -> str:
             f"{cfg['epochs']} epochs) on the kept samples, seeds {cfg['seeds']}. Test accuracy (%) on the held-out "
             "images (Fashion-MNIST: the official 10,000 test images): mean [95% t-interval]; `vs_random`: paired difference (points) to a random subset of the same size "
             "and seed.\n")
-    return head + '\n' + s[cols].to_markdown(index=False) + '\n\n' + verdict(s) + '\n'
+    rand = s[s.direction == 'random'].set_index('frac')['acc']
+    wide = (s[s.direction != 'random'].assign(kept=lambda d: 'keep the ' + d.direction + ' by ' + d.score)
+            .pivot(index='kept', columns='frac', values='vs_random').fillna('')
+            .rename(columns=lambda f: f"{f:.0%} kept"))
+    wide.loc['random: test accuracy (%)'] = [rand.get(f, '') for f in sorted(s.loc[s.direction != 'random', 'frac'].unique())]
+    short = ("In short: points of test accuracy against a random subset of the same size and seed (mean [95% t-interval] "
+             "over the seeds); the last row is random's own accuracy.\n\n" + wide.to_markdown() + '\n\n')
+    return head + '\n' + short + s[cols].to_markdown(index=False) + '\n\n' + verdict(s) + '\n'
 
 def plot(table:pd.DataFrame, path:Path, full:float|None=None):
     "Test accuracy against the fraction kept: a panel per direction, a line per score, random in each; 95% t-intervals"
