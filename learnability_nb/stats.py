@@ -248,10 +248,10 @@ def _in_order(f, items) -> list:
             if len(running) >= workers: out.append(running.popleft().result())
         return out + [r.result() for r in running]
 
-def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None) -> dict: # name -> (n_boot,) array
-    "Every statistic of `_bootstrap_chunk` for `n_boot` sample-bootstrap resamples, every seed in"
+def _bootstrap_stats(arrs:dict, n_boot:int=1000, seed:int=0, chunk:int|None=None, cache:dict|None=None) -> dict:
+    "Every statistic of `_bootstrap_chunk` for `n_boot` sample-bootstrap resamples, every seed in: name -> (n_boot,)"
     N = next(iter(arrs.values())).shape[1]
-    cache = {}   # sorted order of each model's K-seed mean, shared by all batches
+    cache = {} if cache is None else cache   # sorted order of each model's K-seed mean, shared by all batches
     parts = _in_order(lambda si: _bootstrap_chunk(arrs, si, _all_seeds(arrs, len(si)), cache),
                       bootstrap_draws(N, n_boot, seed, chunk))
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -371,7 +371,7 @@ def seed_table1(
             warnings.simplefilter('ignore', RuntimeWarning)
             if len(live) > 1 or any(len(a) > 1 for a in live.values()):
                 part = live if sub is None else {m: a[:, sub] for m, a in live.items()}
-                boot = _bootstrap_stats(part, n_boot, seed, chunk)
+                boot = _bootstrap_stats(part, n_boot, seed, chunk, cache if sub is None else None)
                 if sub is not None: centre, scale = _point_stats(part), np.sqrt(len(sub) / N)
             left, jack = _jackknife_stats(live, cache)
     n_seeds = {m: len(a) for m, a in live.items()}
